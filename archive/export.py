@@ -1,0 +1,116 @@
+"""Streaming corpus export: one record per article, the newest capture of each URL.
+
+Rows come from the database in canonical-URL order with ``yield_per``, so memory stays flat
+however large the corpus; a repeated canonical URL (a recrawl) is written once, newest first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive import models
+from archive.store import Store, StoreError
+
+#: The export record of DESIGN.md, in its order; every format writes these columns.
+EXPORT_FIELDS = (
+    "url", "canonical_url", "title", "author", "date", "sitename", "language", "text",
+    "story", "score", "is_match", "duplicate_of", "fetched_at", "status",
+    "warc_file", "warc_offset", "warc_length", "payload_digest",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    story: str
+    all: bool = False
+    include_duplicates: bool = False
+    min_score: float | None = None
+    since: date | None = None
+    until: date | None = None
+    site: str | None = None
+
+    def keeps(self, record: dict) -> bool:
+        """Filters that need a parsed value: the date window and the site."""
+        if self.since or self.until:
+            if not record["date"]:
+                return False
+            day = date.fromisoformat(record["date"][:10])
+            if (self.since and day < self.since) or (self.until and day > self.until):
+                return False
+        if self.site:
+            host = urlsplit(record["url"]).hostname or ""
+            site = urlsplit(self.site).hostname or self.site if "//" in self.site else self.site
+            if host != site and not host.endswith("." + site):
+                return False
+        return True
+
+
+def story_names(store: Store) -> list[str]:
+    with Session(store.engine) as session:
+        return list(session.scalars(select(models.Story.name).order_by(models.Story.name)))
+
+
+def export_records(store: Store, flt: ExportFilter) -> Iterator[dict]:
+    """The export records of one story, streamed; StoreError for an unknown story."""
+    with Session(store.engine) as session:
+        story = session.scalar(select(models.Story).where(models.Story.name == flt.story))
+        if story is None:
+            known = ", ".join(story_names(store)) or "none yet"
+            raise StoreError(f"unknown story {flt.story!r} (stories in this database: {known})")
+        query = (
+            select(models.Page, models.Document, models.Match)
+            .join(models.Document, models.Document.page_id == models.Page.id)
+            .join(models.Match, models.Match.document_id == models.Document.id)
+            .where(models.Match.story_id == story.id)
+            .order_by(models.Page.canonical_url, models.Page.fetched_at.desc())
+            .execution_options(yield_per=500)
+        )
+        if not flt.all:
+            query = query.where(models.Match.is_match.is_(True))
+        if not flt.include_duplicates:
+            query = query.where(models.Match.duplicate_of.is_(None))
+        if flt.min_score is not None:
+            query = query.where(models.Match.score >= flt.min_score)
+        previous = None
+        for page, document, match in session.execute(query):
+            if page.canonical_url == previous:
+                continue
+            previous = page.canonical_url
+            record = {
+                "url": page.url,
+                "canonical_url": page.canonical_url,
+                "title": document.title,
+                "author": document.author,
+                "date": document.date,
+                "sitename": document.sitename,
+                "language": document.language,
+                "text": document.text,
+                "story": story.name,
+                "score": round(match.score, 4),
+                "is_match": match.is_match,
+                "duplicate_of": match.duplicate_of,
+                "fetched_at": page.fetched_at.replace(tzinfo=UTC).isoformat(),
+                "status": page.status,
+                "warc_file": page.warc_file,
+                "warc_offset": page.warc_offset,
+                "warc_length": page.warc_length,
+                "payload_digest": page.payload_digest,
+            }
+            if flt.keeps(record):
+                yield record
+
+
+def write_jsonl(records: Iterator[dict], out: TextIO) -> int:
+    count = 0
+    for record in records:
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        count += 1
+    return count

@@ -1,0 +1,97 @@
+"""The database: stories, their crawls, the pages fetched, what was extracted and judged.
+
+A page row is a capture (one fetch, one WARC response record); a document is what the
+extractor made of it; a match is the story's verdict on that document. Keeping the three
+apart lets re-extraction and re-judging add rows without touching what was fetched.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Story(Base):
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    definition: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+    crawls: Mapped[list[Crawl]] = relationship(back_populates="story")
+
+
+class Crawl(Base):
+    __tablename__ = "crawls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    finish_reason: Mapped[str | None] = mapped_column(String(100))
+    stats: Mapped[dict | None] = mapped_column(JSON)
+
+    story: Mapped[Story] = relationship(back_populates="crawls")
+
+
+class Page(Base):
+    __tablename__ = "pages"
+    __table_args__ = (Index("ix_pages_url", "url"), Index("ix_pages_digest", "payload_digest"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    canonical_url: Mapped[str] = mapped_column(Text)
+    status: Mapped[int]
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    fetched_at: Mapped[datetime]
+    warc_file: Mapped[str] = mapped_column(String(300))
+    warc_offset: Mapped[int]
+    warc_length: Mapped[int]
+    warc_record_id: Mapped[str] = mapped_column(String(100))
+    payload_digest: Mapped[str | None] = mapped_column(String(100))
+
+    document: Mapped[Document | None] = relationship(back_populates="page")
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[str | None] = mapped_column(String(40))
+    sitename: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    simhash: Mapped[str] = mapped_column(String(16))
+    is_article: Mapped[bool]
+    extractor: Mapped[str] = mapped_column(String(100))
+
+    page: Mapped[Page] = relationship(back_populates="document")
+    matches: Mapped[list[Match]] = relationship(back_populates="document")
+
+
+class Match(Base):
+    """The story's verdict on a document: score, decision and the reasons for it."""
+
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("story_id", "document_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    score: Mapped[float]
+    is_match: Mapped[bool]
+    reasons: Mapped[dict] = mapped_column(JSON)
+    duplicate_of: Mapped[str | None] = mapped_column(Text)
+
+    document: Mapped[Document] = relationship(back_populates="matches")

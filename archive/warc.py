@@ -1,0 +1,246 @@
+"""WARC writing and reading: one gzip member per record, rotation between fetch groups.
+
+Files are written as ``….warc.gz.open`` and renamed when closed, so any file without the
+suffix is complete, and a tool that lists finished WARCs never picks up one still growing.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+OPEN_SUFFIX = ".open"
+DEFAULT_MAX_SIZE = 1_000_000_000
+
+#: Headers that Scrapy has already undone (the chunking) and whose values therefore no
+#: longer describe the stored body; kept under these names, as Common Crawl's news crawler
+#: does, so nothing the server sent is lost.
+_RENAMED = {
+    "transfer-encoding": "X-Crawler-Transfer-Encoding",
+    "content-length": "X-Crawler-Content-Length",
+}
+
+
+@dataclass(frozen=True)
+class WarcRef:
+    """Where a record lives: what a page row keeps to find its capture again."""
+
+    file: str
+    offset: int
+    length: int
+    record_id: str
+    payload_digest: str | None
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP fetch as it went over the wire (less the chunking the client removed)."""
+
+    url: str
+    method: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes
+    protocol: str
+    status: int
+    response_headers: list[tuple[str, str]]
+    body: bytes
+    fetched_at: datetime
+    ip_address: str | None = None
+    truncated: str | None = None  # "length" or "disconnect", the WARC-Truncated reasons
+
+
+@dataclass
+class WarcWriterConfig:
+    directory: Path
+    prefix: str = "storycrawl"
+    max_size: int = DEFAULT_MAX_SIZE
+    info: dict[str, str] = field(default_factory=dict)
+
+
+def status_line(status: int) -> str:
+    """Status and the standard reason phrase: what the server said is not kept by Scrapy."""
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = ""
+    return f"{status} {reason}".rstrip()
+
+
+def response_headers_as_stored(headers: Iterable[tuple[str, str]], body_length: int) -> list:
+    """Headers for the response block: the received ones, chunking renamed, a true length."""
+    stored = []
+    for name, value in headers:
+        renamed = _RENAMED.get(name.lower())
+        if renamed and not (name.lower() == "content-length" and value == str(body_length)):
+            stored.append((renamed, value))
+        elif not renamed:
+            stored.append((name, value))
+    stored.append(("Content-Length", str(body_length)))
+    return stored
+
+
+def warc_date(moment: datetime) -> str:
+    return datetime_to_iso_date(moment.astimezone(UTC).replace(tzinfo=None), use_micros=True)
+
+
+class WarcWriter:
+    """Appends fetch groups to rotating WARC files in one directory.
+
+    One writer per crawl process: the serial in the file name, with the timestamp and the
+    host name, keeps files of parallel workers apart.
+    """
+
+    def __init__(self, config: WarcWriterConfig, clock: Callable[[], datetime] | None = None):
+        self.config = config
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._serial = 0
+        self._file: io.BufferedWriter | None = None
+        self._writer: WARCWriter | None = None
+        self._name = ""
+        self._warcinfo_id = ""
+        self.closed_files: list[Path] = []
+        config.directory.mkdir(parents=True, exist_ok=True)
+
+    # -- files ----------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        stamp = self._clock().strftime("%Y%m%d%H%M%S%f")[:17]
+        host = socket.gethostname().replace("-", "_")
+        self._name = f"{self.config.prefix}-{stamp}-{self._serial:05d}-{host}.warc.gz"
+        self._serial += 1
+        self._file = open(self.config.directory / (self._name + OPEN_SUFFIX), "wb")  # noqa: SIM115
+        self._writer = WARCWriter(self._file, gzip=True, warc_version="1.1")
+        record = self._writer.create_warcinfo_record(self._name, self.config.info)
+        self._warcinfo_id = record.rec_headers.get_header("WARC-Record-ID")
+        self._writer.write_record(record)
+
+    def close(self) -> None:
+        """Close the current file and drop its ``.open`` suffix; safe to call twice."""
+        if self._file is None:
+            return
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        final = self.config.directory / self._name
+        os.replace(self.config.directory / (self._name + OPEN_SUFFIX), final)
+        self.closed_files.append(final)
+        self._file = None
+        self._writer = None
+
+    def _writer_for_group(self) -> WARCWriter:
+        # Rotation happens only here, before a group, so a fetch's records share a file.
+        if self._file is not None and self._file.tell() >= self.config.max_size:
+            self.close()
+        if self._writer is None:
+            self._open()
+        assert self._writer is not None
+        return self._writer
+
+    # -- records --------------------------------------------------------------------------
+
+    def _write(self, record: ArcWarcRecord) -> WarcRef:
+        assert self._file is not None and self._writer is not None
+        record.rec_headers.add_header("WARC-Warcinfo-ID", self._warcinfo_id)
+        offset = self._file.tell()
+        self._writer.write_record(record)
+        return WarcRef(
+            file=self._name,
+            offset=offset,
+            length=self._file.tell() - offset,
+            record_id=record.rec_headers.get_header("WARC-Record-ID"),
+            payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
+        )
+
+    def write_exchange(self, exchange: Exchange) -> WarcRef:
+        """Write the response record, then its request record; return the response's place."""
+        writer = self._writer_for_group()
+        date = warc_date(exchange.fetched_at)
+        protocol = exchange.protocol or "HTTP/1.1"
+        response_headers = {"WARC-Date": date}
+        if exchange.ip_address:
+            response_headers["WARC-IP-Address"] = exchange.ip_address
+        if exchange.truncated:
+            response_headers["WARC-Truncated"] = exchange.truncated
+        response = writer.create_warc_record(
+            exchange.url,
+            "response",
+            payload=io.BytesIO(exchange.body),
+            length=len(exchange.body),
+            http_headers=StatusAndHeaders(
+                status_line(exchange.status),
+                response_headers_as_stored(exchange.response_headers, len(exchange.body)),
+                protocol=protocol,
+            ),
+            warc_headers_dict=response_headers,
+        )
+        ref = self._write(response)
+        request = writer.create_warc_record(
+            exchange.url,
+            "request",
+            payload=io.BytesIO(exchange.request_body),
+            length=len(exchange.request_body),
+            http_headers=StatusAndHeaders(
+                f"{exchange.method} {request_target(exchange.url)} {protocol}",
+                exchange.request_headers,
+                is_http_request=True,
+            ),
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": ref.record_id},
+        )
+        self._write(request)
+        self._file.flush()  # type: ignore[union-attr]
+        return ref
+
+
+def request_target(url: str) -> str:
+    """The request line's target: path and query string, as the client sent it."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record read back: its headers and its payload exactly as stored."""
+
+    rec_type: str
+    url: str
+    record_id: str
+    warc_headers: StatusAndHeaders
+    http_headers: StatusAndHeaders | None
+    payload: bytes
+
+    def decoded(self) -> bytes:
+        """The payload with its Content-Encoding undone: the body a browser would render."""
+        coding = self.http_headers.get_header("Content-Encoding") if self.http_headers else None
+        if coding not in ("gzip", "deflate", "br"):
+            return self.payload
+        reader = DecompressingBufferedReader(io.BytesIO(self.payload), decomp_type=coding)
+        return reader.read()
+
+
+def read_record(path: Path, offset: int) -> StoredRecord:
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        record = next(iter(ArchiveIterator(stream)))
+        headers = record.rec_headers
+        return StoredRecord(
+            rec_type=record.rec_type,
+            url=headers.get_header("WARC-Target-URI") or "",
+            record_id=headers.get_header("WARC-Record-ID"),
+            warc_headers=headers,
+            http_headers=record.http_headers,
+            payload=record.raw_stream.read(),
+        )

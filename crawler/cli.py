@@ -1,0 +1,305 @@
+"""The ``storycrawl`` command.
+
+Bad input ends in one line on stderr and exit status 2, before anything stored is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from archive.export import ExportFilter, export_records, story_names, write_jsonl
+from archive.extract import extract as extract_page
+from archive.store import Store, StoreError, database_url, open_engine
+from crawler.config import Config
+from crawler.newsweb import NewsWeb
+from crawler.spiders.story import StorySpider, story_settings
+from crawler.storyfile import (
+    DEFAULT_DATA,
+    StoryDefinition,
+    StoryError,
+    build_story,
+    load_story_file,
+)
+
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(click.ClickException):
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"storycrawl: error: {self.format_message()}", err=True)
+
+
+def main(args: list[str] | None = None) -> int:
+    """Entry point; returns the exit status instead of exiting when ``args`` is given."""
+    try:
+        cli.main(args=args, prog_name="storycrawl", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    return 0
+
+
+@click.group()
+@click.version_option(package_name="storycrawl")
+def cli() -> None:
+    """Follow one news story across the web, archive it as WARC, export clean corpora."""
+
+
+def _guarded(action: Callable[[], Any]) -> Any:
+    """Run an action, turning the errors a user can fix into a one-line exit-2 error."""
+    try:
+        return action()
+    except (StoryError, StoreError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        raise BadInput(f"cannot write{where}: {exc.strerror or exc}") from None
+
+
+# -- crawl --------------------------------------------------------------------------------
+
+
+def crawl_settings(story: StoryDefinition, overrides: dict[str, Any] | None = None) -> Settings:
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.setdict(story_settings(story), priority="spider")
+    settings.setdict(overrides or {}, priority="cmdline")
+    return settings
+
+
+def prepare_storage(config: Config) -> Store:
+    """Create the data and WARC directories and open the database, or say what is wrong."""
+    for directory in (config.data_dir, config.warc_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+        if not os.access(directory, os.W_OK):
+            raise StoreError(f"cannot write to directory {str(directory)!r}")
+    return Store(open_engine(config.db_url))
+
+
+def run_crawl(story: StoryDefinition, overrides: dict[str, Any] | None = None) -> dict:
+    """Crawl one story to the end in this process; return the crawl's stats."""
+    settings = crawl_settings(story, overrides)
+    config = _guarded(lambda: Config.from_settings(settings))
+    _guarded(lambda: prepare_storage(config))
+    process = CrawlerProcess(settings, install_root_handler=True)
+    crawler = process.create_crawler(StorySpider)
+    process.crawl(crawler, story=story)
+    process.start()
+    spider = crawler.spider
+    if spider is not None and spider.problem:
+        raise BadInput(spider.problem)
+    return crawler.stats.get_stats()
+
+
+_CRAWL_OPTIONS = [
+    click.option("--name", help="Story name (its key in the database)."),
+    click.option("--seed", "seeds", multiple=True, help="Seed article URL (repeatable)."),
+    click.option("--site", "sites", multiple=True, help="Outlet to watch (repeatable)."),
+    click.option("--feed", "feeds", multiple=True, help="RSS/Atom feed URL (repeatable)."),
+    click.option("--sitemap", "sitemaps", multiple=True, help="Sitemap URL (repeatable)."),
+    click.option("--keyword", "keywords", multiple=True, help="Extra story term (repeatable)."),
+    click.option("--since", help="Publication window start, YYYY-MM-DD."),
+    click.option("--until", help="Publication window end, YYYY-MM-DD."),
+    click.option("--max-pages", type=int, help="Fetch at most this many pages."),
+    click.option("--max-depth", type=int, help="Follow links at most this deep."),
+    click.option("--data", type=click.Path(path_type=Path), help="Data directory."),
+    click.option("--db", envvar="STORYCRAWL_DB", help="SQLAlchemy database URL."),
+    click.option("--warc-dir", type=click.Path(path_type=Path), help="WARC directory."),
+    click.option("--allow-private", is_flag=True, help="Allow private addresses not named."),
+    click.option("--broad", is_flag=True, help="Follow every in-site link."),
+]
+
+
+def _with_crawl_options(command: Callable) -> Callable:
+    for option in reversed(_CRAWL_OPTIONS):
+        command = option(command)
+    return command
+
+
+@cli.command()
+@click.argument("story_file", required=False, type=click.Path(path_type=Path))
+@_with_crawl_options
+def crawl(story_file: Path | None, **options: Any) -> None:
+    """Crawl a story given as STORY.toml and/or options."""
+    story = _guarded(
+        lambda: build_story(load_story_file(story_file) if story_file else {}, options)
+    )
+    stats = run_crawl(story)
+    _summary(story, stats)
+
+
+def _summary(story: StoryDefinition, stats: dict, export_path: Path | None = None) -> None:
+    config = Config.from_settings(crawl_settings(story))
+    store = Store(open_engine(config.db_url))
+    records = list(export_records(store, ExportFilter(story=story.name)))
+    console = Console()
+    table = Table(title=f"Story {story.name!r}: articles judged same-story")
+    for column in ("title", "outlet", "date", "score"):
+        table.add_column(column)
+    for record in sorted(records, key=lambda r: r["date"] or ""):
+        outlet = record["sitename"] or record["url"].split("/")[2]
+        table.add_row(record["title"] or "", outlet, record["date"] or "", f"{record['score']:.2f}")
+    console.print(table)
+    warc_files = sorted(p.name for p in config.warc_dir.glob("*.warc.gz"))
+    console.print(f"pages fetched:  {stats.get('response_received_count', 0)}")
+    console.print(f"matches:        {len(records)}")
+    console.print(f"finish reason:  {stats.get('finish_reason', '?')}")
+    console.print(f"WARC files:     {len(warc_files)} in {config.warc_dir}")
+    console.print(f"database:       {config.db_url}")
+    if export_path:
+        console.print(f"export:         {export_path}")
+
+
+# -- export -------------------------------------------------------------------------------
+
+
+def _open_store(data: Path | None, db: str | None) -> Store:
+    url = database_url(data or DEFAULT_DATA, db)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise StoreError(f"no storycrawl database at {url.removeprefix('sqlite:///')!r}")
+    return Store(open_engine(url))
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"{value!r} is not a date like 2018-01-31") from None
+
+
+@cli.command()
+@click.option("--story", help="Story name; may be left out when the database holds one.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl")
+@click.option("--out", default="-", help="Output file, or - for standard output.")
+@click.option("--all", "all_", is_flag=True, help="Every document, not only matches.")
+@click.option("--include-duplicates", is_flag=True, help="Keep near-duplicates.")
+@click.option("--min-score", type=float, help="Only documents scoring at least this.")
+@click.option("--since", help="Published on or after YYYY-MM-DD.")
+@click.option("--until", help="Published on or before YYYY-MM-DD.")
+@click.option("--site", help="Only this outlet (host name).")
+@click.option("--data", type=click.Path(path_type=Path), help="Data directory.")
+@click.option("--db", envvar="STORYCRAWL_DB", help="SQLAlchemy database URL.")
+def export(story: str | None, fmt: str, out: str, all_: bool, include_duplicates: bool,
+           min_score: float | None, since: str | None, until: str | None, site: str | None,
+           data: Path | None, db: str | None) -> None:  # fmt: skip
+    """Export a story's corpus: by default its matched, non-duplicate articles."""
+    store = _guarded(lambda: _open_store(data, db))
+    if story is None:
+        names = story_names(store)
+        if len(names) != 1:
+            raise BadInput(f"name the story with --story (stories: {', '.join(names) or 'none'})")
+        story = names[0]
+    flt = ExportFilter(
+        story=story, all=all_, include_duplicates=include_duplicates, min_score=min_score,
+        since=_day(since), until=_day(until), site=site,
+    )  # fmt: skip
+    records = _guarded(lambda: export_records(store, flt))
+    first = _guarded(lambda: next(records, None))  # unknown story fails before a file is made
+
+    def chained():
+        if first is not None:
+            yield first
+        yield from records
+
+    if out == "-":
+        count = write_jsonl(chained(), sys.stdout)
+    else:
+        count = _guarded(lambda: _write_file(Path(out), chained()))
+    click.echo(f"exported {count} records of story {story!r}", err=True)
+
+
+def _write_file(path: Path, records) -> int:
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "w", encoding="utf-8") as stream:
+        count = write_jsonl(records, stream)
+    partial.replace(path)  # a reader never sees half an export under the final name
+    return count
+
+
+# -- extract ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--url", help="The page's URL (resolves links, helps metadata).")
+@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text")
+def extract(files: tuple[Path, ...], url: str | None, fmt: str) -> None:
+    """Print what storycrawl keeps of saved pages: cleaned text, or JSON lines with metadata."""
+    for path in files:
+        try:
+            html = path.read_bytes()
+        except OSError as exc:
+            raise BadInput(f"cannot read {str(path)!r}: {exc.strerror}") from None
+        document = extract_page(html, url or path.resolve().as_uri())
+        if fmt == "text":
+            click.echo(document.text if document else "")
+            continue
+        record = {"path": str(path)}
+        if document:
+            record.update(
+                {k: v for k, v in document.as_dict().items() if k not in ("simhash", "url")}
+            )
+        click.echo(json.dumps(record, ensure_ascii=False))
+
+
+# -- demo ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True,
+              help="Data directory for the demo's archive and database.")  # fmt: skip
+def demo(data: Path) -> None:
+    """Serve the bundled offline news web on loopback and follow its story."""
+    with NewsWeb() as web:
+        story = demo_story(web, data)
+        click.echo(f"news web: {', '.join(web.base_urls.values())}", err=True)
+        stats = run_crawl(story, DEMO_SETTINGS)
+    store = _guarded(lambda: _open_store(data, None))
+    export_path = data / f"{story.name}.jsonl"
+    _write_file(export_path, export_records(store, ExportFilter(story=story.name)))
+    _summary(story, stats, export_path)
+
+
+#: Loopback serves in microseconds: politeness delays would only slow the demo down.
+DEMO_SETTINGS = {
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "LOG_LEVEL": "WARNING",
+}
+
+
+def demo_story(web, data: Path) -> StoryDefinition:
+    """The bundled story: one seed article, the four outlets to watch."""
+    return build_story(
+        {
+            "name": "aegis-ashore",
+            "seeds": [web.url("japan-dismisses-russia-concerns-missile-systems")],
+            "sites": list(web.base_urls.values()),
+            "since": "2017-12-01",
+            "until": "2018-06-30",
+            "data": str(data),
+        },
+        {},
+    )

@@ -1,0 +1,65 @@
+"""storycrawl's own settings, read once from Scrapy's and checked together."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Self
+
+from scrapy.settings import BaseSettings
+
+from archive.store import database_url
+from crawler import __version__
+
+
+def user_agent(contact: str = "") -> str:
+    """An honest User-Agent: who we are, and how a site owner reaches the operator."""
+    reach = f"; +{contact}" if contact else ""
+    return f"storycrawl/{__version__} (news story archiving crawler{reach})"
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    db_url: str
+    warc_dir: Path
+    warc_prefix: str
+    warc_max_size: int
+    db_batch: int
+    extract_workers: int
+    allow_private: bool
+    named_hosts: frozenset[str]
+    link_floor: float
+    threshold: float
+    operator: str
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Self:
+        """Raise ValueError with a one-line message for values that cannot work together."""
+        data_dir = Path(settings.get("STORYCRAWL_DATA_DIR"))
+        config = cls(
+            data_dir=data_dir,
+            db_url=database_url(data_dir, settings.get("STORYCRAWL_DB")),
+            warc_dir=Path(settings.get("STORYCRAWL_WARC_DIR") or data_dir / "warc"),
+            warc_prefix=settings.get("STORYCRAWL_WARC_PREFIX"),
+            warc_max_size=settings.getint("STORYCRAWL_WARC_MAX_SIZE"),
+            db_batch=settings.getint("STORYCRAWL_DB_BATCH"),
+            extract_workers=settings.getint("STORYCRAWL_EXTRACT_WORKERS") or os.cpu_count() or 1,
+            allow_private=settings.getbool("STORYCRAWL_ALLOW_PRIVATE"),
+            named_hosts=frozenset(settings.getlist("STORYCRAWL_NAMED_HOSTS")),
+            link_floor=settings.getfloat("STORYCRAWL_LINK_FLOOR"),
+            threshold=settings.getfloat("STORYCRAWL_THRESHOLD"),
+            operator=settings.get("STORYCRAWL_CONTACT") or "",
+        )
+        if config.warc_max_size < 1:
+            raise ValueError("STORYCRAWL_WARC_MAX_SIZE must be a positive number of bytes")
+        if config.db_batch < 1:
+            raise ValueError("STORYCRAWL_DB_BATCH must be at least 1")
+        if config.extract_workers < 1:
+            raise ValueError("STORYCRAWL_EXTRACT_WORKERS must be at least 1")
+        if not 0 <= config.threshold <= 1:
+            raise ValueError("STORYCRAWL_THRESHOLD must lie between 0 and 1")
+        if not 0 <= config.link_floor <= 1:
+            raise ValueError("STORYCRAWL_LINK_FLOOR must lie between 0 and 1")
+        return config

@@ -1,0 +1,169 @@
+"""Where follow-up coverage is found: page links, RSS/Atom feeds, sitemaps, robots.txt.
+
+Each source turns a response into candidates (URL, the title or anchor text it was listed
+under, its date when the source gives one), so that the story can score a URL before
+anything is fetched.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from io import BytesIO
+from typing import Self
+from urllib.parse import urljoin, urlsplit
+
+import lxml.etree
+from courlan import is_navigation_page, is_not_crawlable
+from scrapy.crawler import Crawler
+from scrapy.http import HtmlResponse, Response
+from scrapy.linkextractors import LinkExtractor
+from scrapy.robotstxt import ProtegoRobotParser
+from scrapy.utils.gz import gunzip
+
+#: Sent with ``urls=[…]`` when a robots.txt lists sitemaps; the spider subscribes to it.
+sitemaps_found = object()
+
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+_PAGINATION = re.compile(r"(/page/\d+/?$|[?&](page|p)=\d+)", re.IGNORECASE)
+_LINKS = LinkExtractor(unique=True, tags=("a", "area"), attrs=("href",))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    url: str
+    text: str = ""
+    published: date | None = None
+    navigation: str | None = None  # "pagination", "section" or "topic" (tag, category, …)
+
+
+def is_section(url: str) -> bool:
+    """One path segment and no file name: '/world/', '/military-and-defense'."""
+    path = urlsplit(url).path.strip("/")
+    return bool(path) and "/" not in path and "." not in path and not any(c.isdigit() for c in path)
+
+
+def navigation_kind(url: str) -> str | None:
+    """What kind of listing page a URL leads to, or None for a probable article."""
+    if _PAGINATION.search(url):
+        return "pagination"
+    if is_section(url):
+        return "section"
+    if is_navigation_page(url):
+        return "topic"
+    return None
+
+
+def page_links(response: HtmlResponse) -> Iterator[Candidate]:
+    """Every crawlable link of an HTML page, marked as navigation or content."""
+    for link in _LINKS.extract_links(response):
+        if link.nofollow or is_not_crawlable(link.url):
+            continue
+        yield Candidate(
+            link.url, " ".join(link.text.split()), navigation=navigation_kind(link.url)
+        )
+    for href in response.css('link[rel="next"]::attr(href), a[rel="next"]::attr(href)').getall():
+        yield Candidate(response.urljoin(href), "next page", navigation="pagination")
+
+
+def feed_links(response: HtmlResponse) -> list[str]:
+    """Feeds a page announces with <link rel="alternate" type="application/rss+xml">."""
+    hrefs = []
+    for link in response.css('link[rel="alternate"]'):
+        if (link.attrib.get("type") or "").lower() in _FEED_TYPES and link.attrib.get("href"):
+            hrefs.append(response.urljoin(link.attrib["href"]))
+    return hrefs
+
+
+def _body(response: Response, max_size: int) -> bytes:
+    body = response.body
+    if body[:2] == b"\x1f\x8b":  # a .xml.gz file, not a Content-Encoding
+        body = gunzip(body, max_size=max_size)
+    return body
+
+
+def _xml_elements(body: bytes, tags: set[str]) -> Iterator[lxml.etree._Element]:
+    # Entities are never resolved: a feed or sitemap is untrusted input (XXE, billion laughs).
+    for _, element in lxml.etree.iterparse(
+        BytesIO(body), events=("end",), recover=True, resolve_entities=False, no_network=True,
+        huge_tree=False, remove_comments=True,
+    ):  # fmt: skip
+        if lxml.etree.QName(element).localname in tags:
+            yield element
+            element.clear()
+
+
+def _child(element: lxml.etree._Element, *names: str) -> str:
+    for name in names:
+        found = element.find(f".//{{*}}{name}")
+        if found is not None and (found.text or "").strip():
+            return found.text.strip()
+    return ""
+
+
+def parse_date(text: str) -> date | None:
+    """ISO 8601 (sitemaps, Atom) or RFC 822 (RSS) dates; None when unreadable."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(text).date()
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Sitemap:
+    is_index: bool
+    entries: list[Candidate]
+
+
+def parse_sitemap(response: Response, max_size: int) -> Sitemap:
+    """A sitemap index, a urlset, or a Google News sitemap (whose title and publication date
+    Scrapy's own Sitemap class does not expose: it flattens nested elements)."""
+    body = _body(response, max_size)
+    entries = []
+    is_index = False
+    for element in _xml_elements(body, {"url", "sitemap"}):
+        is_index = is_index or lxml.etree.QName(element).localname == "sitemap"
+        loc = _child(element, "loc")
+        if not loc:
+            continue
+        published = parse_date(_child(element, "publication_date", "lastmod"))
+        entries.append(Candidate(urljoin(response.url, loc), _child(element, "title"), published))
+    return Sitemap(is_index, entries)
+
+
+def parse_feed(response: Response, max_size: int) -> list[Candidate]:
+    """Items of an RSS 2.0 or Atom feed."""
+    entries = []
+    for element in _xml_elements(_body(response, max_size), {"item", "entry"}):
+        link = _child(element, "link")
+        if not link:
+            atom = element.find("{*}link[@href]")
+            link = atom.get("href") if atom is not None else ""
+        if link:
+            published = parse_date(_child(element, "pubDate", "published", "updated"))
+            title = _child(element, "title")
+            entries.append(Candidate(urljoin(response.url, link), title, published))
+    return entries
+
+
+class SitemapAnnouncingRobotParser(ProtegoRobotParser):
+    """Scrapy's Protego parser, which also tells the spider the sitemaps a robots.txt lists:
+    the robots.txt is fetched once, by RobotsTxtMiddleware, and read for both."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, robotstxt_body: bytes) -> Self:
+        parser = super().from_crawler(crawler, robotstxt_body)
+        sitemaps = list(parser.rp.sitemaps)
+        if sitemaps:
+            crawler.signals.send_catch_log(signal=sitemaps_found, urls=sitemaps)
+        return parser

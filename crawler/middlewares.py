@@ -1,0 +1,162 @@
+"""WARC capture of every fetch, and the guard that keeps the crawler off private networks."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import platform
+import socket
+from datetime import UTC, datetime
+from typing import Self
+from urllib.parse import urlsplit
+
+import scrapy
+import trafilatura
+import warcio
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Headers, Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import reactor
+
+from archive.warc import Exchange, WarcWriter, WarcWriterConfig
+from crawler import __version__
+from crawler.config import Config
+from crawler.urls import host_of
+
+logger = logging.getLogger(__name__)
+
+CAPTURE_NOTE = (
+    "HTTP bytes captured at Scrapy's response_downloaded signal: headers as received, body "
+    "with its Content-Encoding kept but its chunking already removed by the client; "
+    "Transfer-Encoding and a stale Content-Length are kept as X-Crawler-Transfer-Encoding and "
+    "X-Crawler-Content-Length, and a true Content-Length is written. The request record holds "
+    "the headers Scrapy sent, Host added when the client set it itself."
+)
+
+
+def header_pairs(headers: Headers) -> list[tuple[str, str]]:
+    """Every header value, repeated names kept as separate lines."""
+    return [
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in headers.items()
+        for value in values
+    ]
+
+
+class WarcCapture:
+    """Writes a response and a request record for every response the downloader receives.
+
+    The hook is the ``response_downloaded`` signal, not a downloader middleware: there the
+    body is still content-coded (HttpCompressionMiddleware has not run), and responses
+    served from HttpCache, which sits in the middleware chain, are not mistaken for fetches.
+    """
+
+    def __init__(self, crawler: Crawler, writer: WarcWriter):
+        self.crawler = crawler
+        self.writer = writer
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        config = Config.from_settings(crawler.settings)
+        info = {
+            "software": f"storycrawl/{__version__} (Scrapy {scrapy.__version__}, "
+            f"warcio {warcio.__version__}, trafilatura {trafilatura.__version__})",
+            "format": "WARC File Format 1.1",
+            "hostname": socket.gethostname(),
+            "python": platform.python_version(),
+            "operator": config.operator,
+            "story": crawler.spider.story.name if crawler.spider else "",
+            "robots": "obey" if crawler.settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+            "http-header-user-agent": crawler.settings.get("USER_AGENT"),
+            "capture": CAPTURE_NOTE,
+        }
+        writer = WarcWriter(
+            WarcWriterConfig(
+                directory=config.warc_dir,
+                prefix=config.warc_prefix,
+                max_size=config.warc_max_size,
+                info=info,
+            )
+        )
+        capture = cls(crawler, writer)
+        crawler.signals.connect(capture.response_downloaded, signal=signals.response_downloaded)
+        crawler.signals.connect(capture.spider_closed, signal=signals.spider_closed)
+        return capture
+
+    def response_downloaded(self, response: Response, request: Request) -> None:
+        request_headers = header_pairs(request.headers)
+        if not request.headers.get("Host"):
+            request_headers.insert(0, ("Host", urlsplit(response.url).netloc))
+        exchange = Exchange(
+            url=response.url,
+            method=request.method,
+            request_headers=request_headers,
+            request_body=request.body,
+            protocol=response.protocol or "HTTP/1.1",
+            status=response.status,
+            response_headers=header_pairs(response.headers),
+            body=response.body,
+            fetched_at=datetime.now(UTC),
+            ip_address=str(response.ip_address) if response.ip_address else None,
+            truncated="disconnect" if "dataloss" in response.flags else None,
+        )
+        request.meta["warc"] = self.writer.write_exchange(exchange)
+        request.meta["fetched_at"] = exchange.fetched_at
+        self.crawler.stats.inc_value("storycrawl/warc/responses")
+
+    def spider_closed(self) -> None:
+        self.writer.close()
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+    )
+
+
+class FetchGuard:
+    """Refuses non-http(s) URLs, and private, loopback and link-local addresses that the user
+    did not name (a seed, site, feed or sitemap host) unless ``--allow-private`` was given.
+
+    A news page can link anywhere, the router's admin page included; a crawler that runs
+    inside a network must not be a way to reach it.
+    """
+
+    def __init__(self, crawler: Crawler, allow_private: bool, named_hosts: frozenset[str]):
+        self.crawler = crawler
+        self.allow_private = allow_private
+        self.named_hosts = named_hosts
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        config = Config.from_settings(crawler.settings)
+        return cls(crawler, config.allow_private, config.named_hosts)
+
+    async def process_request(self, request: Request) -> None:
+        if not request.url.startswith(("http://", "https://")):
+            self._refuse(request, "scheme")
+        host = host_of(request.url)
+        if self.allow_private or host in self.named_hosts:
+            return
+        try:
+            address = str(ipaddress.ip_address(host.strip("[]")))
+        except ValueError:
+            try:
+                address = await maybe_deferred_to_future(reactor.resolve(host))
+            except Exception:
+                return  # let the download fail with the resolver's own error
+        if not is_public(address):
+            self._refuse(request, "private")
+
+    def _refuse(self, request: Request, why: str) -> None:
+        self.crawler.stats.inc_value(f"storycrawl/guard/refused_{why}")
+        logger.warning("Refused %s (%s address or scheme, not named by the user)", request.url, why)
+        raise IgnoreRequest(f"fetch guard: {why} URL {request.url}")

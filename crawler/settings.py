@@ -1,0 +1,57 @@
+"""Scrapy settings for storycrawl: a polite crawler that archives everything it fetches."""
+
+from crawler.config import user_agent
+
+BOT_NAME = "storycrawl"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# An honest User-Agent: set STORYCRAWL_CONTACT (a URL or e-mail) so site owners can reach you.
+USER_AGENT = user_agent()
+STORYCRAWL_CONTACT = ""
+
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_USER_AGENT = "storycrawl"
+# Protego, plus the robots.txt `Sitemap:` lines handed to the spider.
+ROBOTSTXT_PARSER = "crawler.discovery.SitemapAnnouncingRobotParser"
+
+# Politeness: at most two connections per site, a delay AutoThrottle adapts to the server.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# Size and time limits: news pages are rarely over a few MB; anything larger is not one.
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+DOWNLOAD_TIMEOUT = 30
+DEPTH_LIMIT = 6
+
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    # Before RobotsTxtMiddleware (100): not even robots.txt is fetched from a refused host.
+    "crawler.middlewares.FetchGuard": 50,
+}
+EXTENSIONS = {
+    "crawler.middlewares.WarcCapture": 100,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.StorePipeline": 300,
+}
+
+# storycrawl's own settings (see crawler.config.Config).
+STORYCRAWL_DATA_DIR = "storycrawl-data"
+STORYCRAWL_DB = None  # any SQLAlchemy URL; default: SQLite in STORYCRAWL_DATA_DIR
+STORYCRAWL_WARC_DIR = None  # default: STORYCRAWL_DATA_DIR/warc
+STORYCRAWL_WARC_PREFIX = "storycrawl"
+STORYCRAWL_WARC_MAX_SIZE = 1_000_000_000
+STORYCRAWL_DB_BATCH = 50
+STORYCRAWL_EXTRACT_WORKERS = 0  # 0: one per CPU core
+STORYCRAWL_ALLOW_PRIVATE = False
+STORYCRAWL_NAMED_HOSTS = []
+STORYCRAWL_LINK_FLOOR = 0.05
+STORYCRAWL_THRESHOLD = 0.4

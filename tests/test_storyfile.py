@@ -1,0 +1,74 @@
+"""Story files and options: merged with the command line winning, rejected when wrong."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from crawler.storyfile import StoryError, build_story, story_from_file
+
+SEED = "https://example.com/news/japan-dismisses-russia-concerns"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "story.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_design_example_parses_and_options_win(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"""
+name = "aegis-ashore"
+seeds = ["{SEED}"]
+sites = ["https://example.com/", "https://other.example/world/"]
+feeds = []
+sitemaps = []
+keywords = []
+since = "2017-12-01"
+until = 2018-06-30
+max_pages = 5000
+schedule = "0 */6 * * *"
+""",
+    )
+    story = story_from_file(path, max_pages=20, broad=True, name=None)
+    assert story.name == "aegis-ashore"
+    assert story.since == date(2017, 12, 1) and story.until == date(2018, 6, 30)
+    assert story.max_pages == 20 and story.broad
+    assert story.named_hosts == {"example.com", "other.example"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('name = "x"\nseeds = ["ftp://example.com/a"]', "is not an http(s) URL"),
+        ('name = "x"\nseeds = "https://example.com/a"', "must be a list"),
+        ('name = "x"', "at least one seed"),
+        (f'seeds = ["{SEED}"]', "needs a name"),
+        (f'name = "x"\nseeds = ["{SEED}"]\nmax_page = 3', "unknown story key 'max_page'"),
+        (f'name = "x"\nseeds = ["{SEED}"]\nsince = "last week"', "must be a date"),
+        (f'name = "x"\nseeds = ["{SEED}"]\nsince = 2018-02-01\nuntil = 2018-01-01', "is after"),
+        (f'name = "x"\nseeds = ["{SEED}"]\nmax_pages = 0', "positive whole number"),
+        ('name = "x"\nseeds = [', "not valid TOML"),
+    ],
+)
+def test_bad_story_files_say_what_is_wrong(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(StoryError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        story_from_file(write(tmp_path, text))
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(StoryError, match="not found"):
+        story_from_file(tmp_path / "nope.toml")
+
+
+def test_story_from_options_alone() -> None:
+    story = build_story({}, {"name": "s", "seeds": (SEED,), "keywords": ("Aegis",)})
+    assert story.seeds == (SEED,) and story.keywords == ("Aegis",)
+    assert story.as_json() == {
+        "name": "s", "seeds": [SEED], "keywords": ["Aegis"], "max_pages": 5000,
+        "max_depth": 6, "data": "storycrawl-data",
+    }  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
@@ -24,6 +25,13 @@ EXTRACTOR_NAME = f"trafilatura {version('trafilatura')}"
 # Comments are reader talk, not the article; tables often carry the story's figures.
 EXTRACTOR = Extractor(
     output_format="python", comments=False, tables=True, with_metadata=True
+)
+
+#: In-text cross-promotion lines ("READ MORE: <other headline>") that outlets such as
+#: Sputnik put between paragraphs; they are <p>s like the article's own, so trafilatura keeps
+#: them, yet no article sentence starts this way.
+_TEASER = re.compile(
+    r"^(read more|read also|also read|see also|related|more on this)\s*[:|>»-]", re.IGNORECASE
 )
 
 _ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "blogposting"}
@@ -68,8 +76,9 @@ def extract(html: str | bytes, url: str) -> Document | None:
     result = trafilatura.bare_extraction(tree, url=url, options=EXTRACTOR)
     if result is None or not result.text:
         return None
+    text = "\n".join(line for line in result.text.split("\n") if not _TEASER.match(line))
     pagetype = (result.pagetype or "").lower()
-    words = len(result.text.split())
+    words = len(text.split())
     is_article = pagetype in _ARTICLE_TYPES or (not pagetype and words >= MIN_ARTICLE_WORDS)
     return Document(
         url=url,
@@ -79,8 +88,8 @@ def extract(html: str | bytes, url: str) -> Document | None:
         date=result.date,
         sitename=result.sitename,
         language=language,
-        text=result.text,
-        simhash=f"{Simhash(result.text).hash:016x}",
+        text=text,
+        simhash=f"{Simhash(text).hash:016x}",
         is_article=is_article,
     )
 

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from twisted.python.failure import Failure
 
 from archive.export import ExportFilter, export_records, story_names, write_jsonl
 from archive.extract import extract as extract_page
@@ -100,10 +101,13 @@ def run_crawl(story: StoryDefinition, overrides: dict[str, Any] | None = None) -
     settings = crawl_settings(story, overrides)
     config = _guarded(lambda: Config.from_settings(settings))
     _guarded(lambda: prepare_storage(config))
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(StorySpider)
-    process.crawl(crawler, story=story)
+    failures: list[Failure] = []
+    process.crawl(crawler, story=story).addErrback(failures.append)
     process.start()
+    if failures:
+        raise click.ClickException(f"the crawl failed: {failures[0].getErrorMessage()}")
     spider = crawler.spider
     if spider is not None and spider.problem:
         raise BadInput(spider.problem)
@@ -138,12 +142,20 @@ def _with_crawl_options(command: Callable) -> Callable:
 @cli.command()
 @click.argument("story_file", required=False, type=click.Path(path_type=Path))
 @_with_crawl_options
-def crawl(story_file: Path | None, **options: Any) -> None:
+@click.option("-s", "--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
+              help="A Scrapy setting, as with `scrapy crawl -s` (repeatable).")  # fmt: skip
+def crawl(story_file: Path | None, scrapy_settings: tuple[str, ...], **options: Any) -> None:
     """Crawl a story given as STORY.toml and/or options."""
     story = _guarded(
         lambda: build_story(load_story_file(story_file) if story_file else {}, options)
     )
-    stats = run_crawl(story)
+    overrides = {}
+    for item in scrapy_settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise BadInput(f"-s takes NAME=VALUE, not {item!r}")
+        overrides[name] = value
+    stats = run_crawl(story, overrides)
     _summary(story, stats)
 
 
@@ -291,11 +303,14 @@ DEMO_SETTINGS = {
 
 
 def demo_story(web, data: Path) -> StoryDefinition:
-    """The bundled story: one seed article, the four outlets to watch."""
+    """The bundled story: the January report and the March follow-up, four outlets to watch."""
     return build_story(
         {
             "name": "aegis-ashore",
-            "seeds": [web.url("japan-dismisses-russia-concerns-missile-systems")],
+            "seeds": [
+                web.url("japan-dismisses-russia-concerns-missile-systems"),
+                web.url("japan-missile-defense-poses-no-threat-to-russia-top-diplomat"),
+            ],
             "sites": list(web.base_urls.values()),
             "since": "2017-12-01",
             "until": "2018-06-30",

@@ -7,12 +7,10 @@ import logging
 import platform
 import socket
 from datetime import UTC, datetime
+from importlib.metadata import version
 from typing import Self
 from urllib.parse import urlsplit
 
-import scrapy
-import trafilatura
-import warcio
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
@@ -61,8 +59,8 @@ class WarcCapture:
     def from_crawler(cls, crawler: Crawler) -> Self:
         config = Config.from_settings(crawler.settings)
         info = {
-            "software": f"storycrawl/{__version__} (Scrapy {scrapy.__version__}, "
-            f"warcio {warcio.__version__}, trafilatura {trafilatura.__version__})",
+            "software": f"storycrawl/{__version__} (Scrapy {version('scrapy')}, "
+            f"warcio {version('warcio')}, trafilatura {version('trafilatura')})",
             "format": "WARC File Format 1.1",
             "hostname": socket.gethostname(),
             "python": platform.python_version(),

@@ -97,7 +97,7 @@ class StoryProfile:
     keywords: tuple[str, ...] = ()
     since: date | None = None
     until: date | None = None
-    threshold: float = 0.4
+    threshold: float = 0.3
     seed_vectors: list[dict[str, float]] = field(default_factory=list)
     seed_titles: list[str] = field(default_factory=list)
     _centroid: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,132 @@
+"""One real crawl of the bundled news web's story, checked as a user and an archivist would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.warc import read_record
+from crawler.newsweb import CHROME_STRINGS, NewsWeb
+from tests.conftest import CrawlRun
+
+
+@pytest.fixture(scope="module")
+def crawl(story_crawl: CrawlRun) -> CrawlRun:
+    assert story_crawl.returncode == 0, story_crawl.stderr[-3000:]
+    return story_crawl
+
+
+def by_label(web: NewsWeb, label: str) -> dict[str, str]:
+    return {web.url(a.id): a.id for a in web.articles if a.label == label}
+
+
+def test_every_story_article_is_exported_and_nothing_else(crawl: CrawlRun, news_web: NewsWeb):
+    exported = {row["url"] for row in crawl.export()}
+    story = by_label(news_web, "story")
+    missing = sorted(story[url] for url in set(story) - exported)
+    assert not missing, f"story articles not exported: {missing}"
+    wrong = sorted(exported - set(story))
+    assert not wrong, f"exported but not of the story: {wrong}"
+
+
+def test_export_record_has_every_field_of_the_contract(crawl: CrawlRun) -> None:
+    fields = [
+        "url", "canonical_url", "title", "author", "date", "sitename", "language", "text",
+        "story", "score", "is_match", "duplicate_of", "fetched_at", "status", "warc_file",
+        "warc_offset", "warc_length", "payload_digest",
+    ]  # fmt: skip
+    for row in crawl.export():
+        assert list(row) == fields
+        assert row["story"] == crawl.story.name and row["is_match"] is True
+        assert 0 <= row["score"] <= 1 and row["status"] == 200
+        assert row["language"] == "en" and row["date"].startswith(("2017", "2018"))
+
+
+def test_no_url_is_fetched_twice(crawl: CrawlRun) -> None:
+    counts = Counter((s.outlet, s.method, s.path_with_query) for s in crawl.served)
+    assert crawl.served, "the crawl fetched nothing"
+    assert [key for key, n in counts.items() if n > 1] == []
+
+
+def test_robots_txt_is_fetched_first_and_obeyed(crawl: CrawlRun) -> None:
+    for outlet in {s.outlet for s in crawl.served}:
+        paths = [s.path_with_query for s in crawl.served if s.outlet == outlet]
+        assert paths[0] == "/robots.txt"
+        disallowed = [p for p in paths if p.startswith(("/print/", "/search"))]
+        assert disallowed == [], f"{outlet} fetched what robots.txt disallows"
+
+
+def test_user_agent_is_honest(crawl: CrawlRun) -> None:
+    agents = {s.headers.get("User-Agent", "") for s in crawl.served}
+    assert len(agents) == 1 and agents.pop().startswith("storycrawl/")
+
+
+def test_warc_files_pass_warcio_check_with_digests(crawl: CrawlRun) -> None:
+    assert crawl.warc_files
+    for path in crawl.warc_files:
+        check = subprocess.run(
+            [str(Path(sys.executable).with_name("warcio")), "check", "-v", str(path)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert check.returncode == 0, check.stdout + check.stderr
+        with open(path, "rb") as stream:
+            records = list(ArchiveIterator(stream))
+        assert records[0].rec_type == "warcinfo"
+        for record in records[1:]:
+            headers = record.rec_headers
+            assert headers.get_header("WARC-Block-Digest"), record.rec_type
+            assert headers.get_header("WARC-Payload-Digest"), record.rec_type
+            assert headers.get_header("WARC-Warcinfo-ID")
+
+
+def test_every_fetch_is_a_response_and_request_pair(crawl: CrawlRun) -> None:
+    responses, requests = {}, {}
+    for path in crawl.warc_files:
+        with open(path, "rb") as stream:
+            for record in ArchiveIterator(stream):
+                headers = record.rec_headers
+                if record.rec_type == "response":
+                    responses[headers.get_header("WARC-Record-ID")] = headers
+                    assert headers.get_header("WARC-IP-Address", "").startswith("127.0.0.")
+                elif record.rec_type == "request":
+                    requests[headers.get_header("WARC-Concurrent-To")] = headers
+    assert set(requests) == set(responses)
+    # Every response the web served is in the archive, robots.txt included.
+    assert len(responses) == len(crawl.served)
+
+
+def test_exported_rows_point_at_their_response_records(crawl: CrawlRun) -> None:
+    rows = crawl.export()
+    assert rows
+    for row in rows:
+        record = read_record(crawl.data / "warc" / row["warc_file"], row["warc_offset"])
+        assert record.rec_type == "response" and record.url == row["url"]
+        assert record.warc_headers.get_header("WARC-Payload-Digest") == row["payload_digest"]
+        # The archived page holds the article the export says it does.
+        first_sentence = row["text"].split("\n")[0][:60]
+        assert first_sentence in " ".join(record.decoded().decode("utf-8").split())
+
+
+def test_gzip_pages_are_archived_content_coded(crawl: CrawlRun) -> None:
+    row = crawl.export()[0]
+    record = read_record(crawl.data / "warc" / row["warc_file"], row["warc_offset"])
+    assert record.http_headers.get_header("Content-Encoding") == "gzip"
+    assert record.payload[:2] == b"\x1f\x8b"
+
+
+def test_cleaned_text_keeps_the_article_and_drops_the_chrome(crawl: CrawlRun, news_web: NewsWeb):
+    rows = {row["url"]: row for row in crawl.export()}
+    articles = {news_web.url(a.id): a for a in news_web.articles}
+    for url, row in rows.items():
+        article = articles[url]
+        text = " ".join(row["text"].split())
+        for paragraph in article.paragraphs:
+            assert " ".join(paragraph.split()) in text, f"{article.id} lost a paragraph"
+        leaked = [c for c in CHROME_STRINGS[article.outlet] if c in row["text"]]
+        assert leaked == [], f"{article.id} ({urlsplit(url).hostname}) kept chrome: {leaked}"

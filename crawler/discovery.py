@@ -40,10 +40,16 @@ class Candidate:
     navigation: str | None = None  # "pagination", "section" or "topic" (tag, category, …)
 
 
+#: A section's name is short; a one-segment path with more words is an article's slug.
+MAX_SECTION_WORDS = 3
+
+
 def is_section(url: str) -> bool:
-    """One path segment and no file name: '/world/', '/military-and-defense'."""
+    """One short path segment and no file name: '/world/', '/military-and-defense'."""
     path = urlsplit(url).path.strip("/")
-    return bool(path) and "/" not in path and "." not in path and not any(c.isdigit() for c in path)
+    if not path or "/" in path or "." in path or any(c.isdigit() for c in path):
+        return False
+    return len(re.split(r"[-_]+", path)) <= MAX_SECTION_WORDS
 
 
 def navigation_kind(url: str) -> str | None:

@@ -22,7 +22,7 @@ class Story(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    definition: Mapped[dict] = mapped_column(JSON)
+    definition: Mapped[dict] = mapped_column(JSON)  # as of its last finished crawl
     created_at: Mapped[datetime]
 
     crawls: Mapped[list[Crawl]] = relationship(back_populates="story")
@@ -33,6 +33,7 @@ class Crawl(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    definition: Mapped[dict] = mapped_column(JSON)  # the story as this crawl was asked to run it
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     finish_reason: Mapped[str | None] = mapped_column(String(100))

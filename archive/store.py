@@ -91,30 +91,32 @@ class Store:
                 raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
     def story_id(self, name: str, definition: dict) -> int:
-        """The story's row id, created on its first crawl; its definition kept up to date."""
+        """The story's row id, created with this definition on its first crawl."""
         with self.session() as session:
             story = session.scalar(select(models.Story).where(models.Story.name == name))
             if story is None:
                 story = models.Story(name=name, definition=definition, created_at=now())
                 session.add(story)
-            else:
-                story.definition = definition
-            session.flush()
+                session.flush()
             return story.id
 
-    def start_crawl(self, story_id: int) -> int:
+    def start_crawl(self, story_id: int, definition: dict) -> int:
         with self.session() as session:
-            crawl = models.Crawl(story_id=story_id, started_at=now())
+            crawl = models.Crawl(story_id=story_id, definition=definition, started_at=now())
             session.add(crawl)
             session.flush()
             return crawl.id
 
     def finish_crawl(self, crawl_id: int, reason: str, stats: dict) -> None:
+        """Record how a crawl ended; only a finished one makes its definition the story's,
+        so a run with a mistyped seed does not overwrite what the story was."""
         with self.session() as session:
             crawl = session.get_one(models.Crawl, crawl_id)
             crawl.finished_at = now()
             crawl.finish_reason = reason
             crawl.stats = stats
+            if reason == "finished":
+                crawl.story.definition = crawl.definition
 
     def write_pages(self, crawl_id: int, story_id: int, records: list[PageRecord]) -> None:
         with self.session() as session:

@@ -277,16 +277,29 @@ def extract(files: tuple[Path, ...], url: str | None, fmt: str) -> None:
 
 # -- demo ---------------------------------------------------------------------------------
 
+#: A fixed port keeps the demo's URLs, and so its archive, the same from run to run.
+DEMO_PORT = 8018
+
 
 @cli.command()
 @click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True,
               help="Data directory for the demo's archive and database.")  # fmt: skip
-def demo(data: Path) -> None:
+@click.option("--port", type=int, default=DEMO_PORT, show_default=True,
+              help="Port of the news web on each of its loopback addresses (0: any free).")
+def demo(data: Path, port: int) -> None:
     """Serve the bundled offline news web on loopback and follow its story."""
-    with NewsWeb() as web:
+    web = NewsWeb(port=port)
+    try:
+        web.start()
+    except OSError as exc:
+        raise BadInput(f"cannot serve the news web on port {port} ({exc.strerror}): "
+                       "pick another with --port") from None  # fmt: skip
+    try:
         story = demo_story(web, data)
         click.echo(f"news web: {', '.join(web.base_urls.values())}", err=True)
         stats = run_crawl(story, DEMO_SETTINGS)
+    finally:
+        web.stop()
     store = _guarded(lambda: _open_store(data, None))
     export_path = data / f"{story.name}.jsonl"
     _write_file(export_path, export_records(store, ExportFilter(story=story.name)))

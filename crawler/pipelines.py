@@ -30,7 +30,7 @@ class StorePipeline:
     def open_spider(self) -> None:
         story = self.crawler.spider.story
         story_id = self.store.story_id(story.name, story.as_json())
-        self.crawl_id = self.store.start_crawl(story_id)
+        self.crawl_id = self.store.start_crawl(story_id, story.as_json())
         self.crawler.stats.set_value("storycrawl/crawl_id", self.crawl_id)
         self.writer = BatchWriter(self.store, self.crawl_id, story_id, self.batch_size)
 

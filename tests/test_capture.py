@@ -19,12 +19,14 @@ from warcio.archiveiterator import ArchiveIterator
 from archive import models
 from archive.warc import read_record
 from crawler.middlewares import FetchGuard
+from crawler.newsweb import load_articles
 from crawler.spiders.story import StorySpider
 from crawler.storyfile import build_story
 from tests.servers import LoopbackServer, gzipped, page, redirect
 
-SEED_TEXT = (Path(__file__).parents[2] / "shared/seeds/002_a565cc8e14666bf1.txt").read_text()
-PARAGRAPHS = [line for line in SEED_TEXT.splitlines() if len(line) > 150]
+PARAGRAPHS = next(
+    a.paragraphs for a in load_articles() if a.id == "japan-dismisses-russia-concerns-missile-systems"
+)
 
 
 def article(title: str, links: str = "") -> str:

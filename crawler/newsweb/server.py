@@ -55,12 +55,12 @@ class _OutletServer(ThreadingHTTPServer):
     daemon_threads = True
     site: Site  # set by NewsWeb once every outlet's base URL is known
 
-    def __init__(self, outlet: Outlet, record: Callable[[Served], None]) -> None:
+    def __init__(self, outlet: Outlet, record: Callable[[Served], None], port: int) -> None:
         self.outlet = outlet
         self.record = record
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
-        super().__init__((outlet.ip, 0), _Handler)
+        super().__init__((outlet.ip, port), _Handler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind would look up the IP's host name, which can hang offline.
@@ -196,10 +196,13 @@ class NewsWeb:
     """The whole news web: every outlet served on its loopback IP, on a port of its own.
 
     Use as a context manager (or call start() and stop()). Ports are bound to 0 and
-    read back, so several webs can run at once and no port can be stolen in between.
+    read back, so several webs can run at once and no port can be stolen in between;
+    the demo asks for a fixed port, so that its URLs, and its archive, stay the same
+    from one run to the next.
     """
 
-    def __init__(self, articles: Sequence[Article] | None = None) -> None:
+    def __init__(self, articles: Sequence[Article] | None = None, port: int = 0) -> None:
+        self.port = port
         self.articles: list[Article] = list(articles) if articles is not None else load_articles()
         self._by_id = {article.id: article for article in self.articles}
         self._servers: list[_OutletServer] = []
@@ -214,7 +217,7 @@ class NewsWeb:
         servers: list[_OutletServer] = []
         try:
             for outlet in OUTLETS.values():
-                servers.append(_OutletServer(outlet, self._record))
+                servers.append(_OutletServer(outlet, self._record, self.port))
             base_urls = {s.outlet.key: f"http://{s.outlet.ip}:{s.server_port}/" for s in servers}
             for server in servers:
                 server.site = Site(server.outlet, self.articles, base_urls)

@@ -21,10 +21,25 @@ from archive.store import Store, StoreError
 
 #: The export record of DESIGN.md, in its order; every format writes these columns.
 EXPORT_FIELDS = (
-    "url", "canonical_url", "title", "author", "date", "sitename", "language", "text",
-    "story", "score", "is_match", "duplicate_of", "fetched_at", "status",
-    "warc_file", "warc_offset", "warc_length", "payload_digest",
-)  # fmt: skip
+    "url",
+    "canonical_url",
+    "title",
+    "author",
+    "date",
+    "sitename",
+    "language",
+    "text",
+    "story",
+    "score",
+    "is_match",
+    "duplicate_of",
+    "fetched_at",
+    "status",
+    "warc_file",
+    "warc_offset",
+    "warc_length",
+    "payload_digest",
+)
 
 
 @dataclass(frozen=True)

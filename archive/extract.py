@@ -23,9 +23,7 @@ from trafilatura.utils import load_html
 EXTRACTOR_NAME = f"trafilatura {version('trafilatura')}"
 
 # Comments are reader talk, not the article; tables often carry the story's figures.
-EXTRACTOR = Extractor(
-    output_format="python", comments=False, tables=True, with_metadata=True
-)
+EXTRACTOR = Extractor(output_format="python", comments=False, tables=True, with_metadata=True)
 
 #: In-text cross-promotion lines ("READ MORE: <other headline>") that outlets such as
 #: Sputnik put between paragraphs; they are <p>s like the article's own, so trafilatura keeps

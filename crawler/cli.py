@@ -142,8 +142,14 @@ def _with_crawl_options(command: Callable) -> Callable:
 @cli.command()
 @click.argument("story_file", required=False, type=click.Path(path_type=Path))
 @_with_crawl_options
-@click.option("-s", "--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
-              help="A Scrapy setting, as with `scrapy crawl -s` (repeatable).")  # fmt: skip
+@click.option(
+    "-s",
+    "--set",
+    "scrapy_settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A Scrapy setting, as with `scrapy crawl -s` (repeatable).",
+)
 def crawl(story_file: Path | None, scrapy_settings: tuple[str, ...], **options: Any) -> None:
     """Crawl a story given as STORY.toml and/or options."""
     story = _guarded(
@@ -212,9 +218,19 @@ def _day(value: str | None) -> date | None:
 @click.option("--site", help="Only this outlet (host name).")
 @click.option("--data", type=click.Path(path_type=Path), help="Data directory.")
 @click.option("--db", envvar="STORYCRAWL_DB", help="SQLAlchemy database URL.")
-def export(story: str | None, fmt: str, out: str, all_: bool, include_duplicates: bool,
-           min_score: float | None, since: str | None, until: str | None, site: str | None,
-           data: Path | None, db: str | None) -> None:  # fmt: skip
+def export(
+    story: str | None,
+    fmt: str,
+    out: str,
+    all_: bool,
+    include_duplicates: bool,
+    min_score: float | None,
+    since: str | None,
+    until: str | None,
+    site: str | None,
+    data: Path | None,
+    db: str | None,
+) -> None:
     """Export a story's corpus: by default its matched, non-duplicate articles."""
     store = _guarded(lambda: _open_store(data, db))
     if story is None:
@@ -223,9 +239,14 @@ def export(story: str | None, fmt: str, out: str, all_: bool, include_duplicates
             raise BadInput(f"name the story with --story (stories: {', '.join(names) or 'none'})")
         story = names[0]
     flt = ExportFilter(
-        story=story, all=all_, include_duplicates=include_duplicates, min_score=min_score,
-        since=_day(since), until=_day(until), site=site,
-    )  # fmt: skip
+        story=story,
+        all=all_,
+        include_duplicates=include_duplicates,
+        min_score=min_score,
+        since=_day(since),
+        until=_day(until),
+        site=site,
+    )
     records = _guarded(lambda: export_records(store, flt))
     first = _guarded(lambda: next(records, None))  # unknown story fails before a file is made
 
@@ -282,18 +303,29 @@ DEMO_PORT = 8018
 
 
 @cli.command()
-@click.option("--data", type=click.Path(path_type=Path), default=DEFAULT_DATA, show_default=True,
-              help="Data directory for the demo's archive and database.")  # fmt: skip
-@click.option("--port", type=int, default=DEMO_PORT, show_default=True,
-              help="Port of the news web on each of its loopback addresses (0: any free).")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_DATA,
+    show_default=True,
+    help="Data directory for the demo's archive and database.",
+)
+@click.option(
+    "--port",
+    type=int,
+    default=DEMO_PORT,
+    show_default=True,
+    help="Port of the news web on each of its loopback addresses (0: any free).",
+)
 def demo(data: Path, port: int) -> None:
     """Serve the bundled offline news web on loopback and follow its story."""
     web = NewsWeb(port=port)
     try:
         web.start()
     except OSError as exc:
-        raise BadInput(f"cannot serve the news web on port {port} ({exc.strerror}): "
-                       "pick another with --port") from None  # fmt: skip
+        raise BadInput(
+            f"cannot serve the news web on port {port} ({exc.strerror}): pick another with --port"
+        ) from None
     try:
         story = demo_story(web, data)
         click.echo(f"news web: {', '.join(web.base_urls.values())}", err=True)

@@ -68,9 +68,7 @@ def page_links(response: HtmlResponse) -> Iterator[Candidate]:
     for link in _LINKS.extract_links(response):
         if link.nofollow or is_not_crawlable(link.url):
             continue
-        yield Candidate(
-            link.url, " ".join(link.text.split()), navigation=navigation_kind(link.url)
-        )
+        yield Candidate(link.url, " ".join(link.text.split()), navigation=navigation_kind(link.url))
     for href in response.css('link[rel="next"]::attr(href), a[rel="next"]::attr(href)').getall():
         yield Candidate(response.urljoin(href), "next page", navigation="pagination")
 
@@ -94,9 +92,14 @@ def _body(response: Response, max_size: int) -> bytes:
 def _xml_elements(body: bytes, tags: set[str]) -> Iterator[lxml.etree._Element]:
     # Entities are never resolved: a feed or sitemap is untrusted input (XXE, billion laughs).
     for _, element in lxml.etree.iterparse(
-        BytesIO(body), events=("end",), recover=True, resolve_entities=False, no_network=True,
-        huge_tree=False, remove_comments=True,
-    ):  # fmt: skip
+        BytesIO(body),
+        events=("end",),
+        recover=True,
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        remove_comments=True,
+    ):
         if lxml.etree.QName(element).localname in tags:
             yield element
             element.clear()

@@ -91,7 +91,7 @@ def build_story(file_keys: dict[str, Any], options: dict[str, Any]) -> StoryDefi
     if unknown:
         raise StoryError(f"unknown story key {unknown[0]!r} (known: {', '.join(_FIELDS)})")
     if not merged.get("name"):
-        raise StoryError("the story needs a name: --name NAME, or name = \"…\" in the story file")
+        raise StoryError('the story needs a name: --name NAME, or name = "…" in the story file')
     values: dict[str, Any] = {"name": str(merged["name"])}
     for key in _LISTS:
         raw = merged.get(key, ())

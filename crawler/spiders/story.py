@@ -33,6 +33,9 @@ from crawler.urls import Scope, canonical, host_of
 logger = logging.getLogger(__name__)
 
 SEED_PRIORITY = 10_000
+#: A feed or sitemap entry dated this long before the story began cannot be a follow-up
+#: (sitemap dates are last-modified dates, hence the margin): it is not fetched at all.
+STALE_BEFORE_STORY = timedelta(days=30)
 #: Home, section and pagination pages: worth fetching early, since their headlines steer.
 NAVIGATION_PRIORITY = 300
 
@@ -61,19 +64,23 @@ class StorySpider(Spider):
         self.story = story
         self.config = config
         self.profile = StoryProfile(
-            keywords=story.keywords, since=story.since, until=story.until,
+            keywords=story.keywords,
+            since=story.since,
+            until=story.until,
             threshold=config.threshold,
-        )  # fmt: skip
+        )
         self.scope = Scope.of((*story.seeds, *story.sites, *story.feeds, *story.sitemaps))
         self.problem: str | None = None  # bad input found mid-crawl: the CLI's one-line error
         self._requested: set[str] = set()
         self._seeds_left = len(story.seeds)
-        self._profile_ready: asyncio.Event | None = None
+        # Set once every seed is fetched and read: no link can be scored before.
+        self._profile_ready = asyncio.Event()
         self._pool: ExtractorPool | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, story: StoryDefinition | str = "",
-                     **kwargs: Any) -> Self:  # fmt: skip
+    def from_crawler(
+        cls, crawler: Crawler, *args: Any, story: StoryDefinition | str = "", **kwargs: Any
+    ) -> Self:
         if isinstance(story, str):  # `scrapy crawl story -a story=FILE`
             if not story:
                 raise ValueError("StorySpider needs a story: -a story=STORY.toml")
@@ -90,7 +97,6 @@ class StorySpider(Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
-        self._profile_ready = asyncio.Event()
         self._pool = ExtractorPool(self.config.extract_workers)
         for url in self.story.seeds:
             request = self._request(url, self.parse_seed, SEED_PRIORITY, errback=self.seed_failed)
@@ -100,8 +106,11 @@ class StorySpider(Spider):
             await self._profile_ready.wait()
         if self.problem:
             raise CloseSpider("bad_seed")
-        logger.info("Story profile built from %d seeds; key terms: %s",
-                    len(self.profile.seed_vectors), ", ".join(self.profile.key_terms))  # fmt: skip
+        logger.info(
+            "Story profile built from %d seeds; key terms: %s",
+            len(self.profile.seed_vectors),
+            ", ".join(self.profile.key_terms),
+        )
         for url in self.story.sites:
             if request := self._request(url, self.parse_page, NAVIGATION_PRIORITY):
                 yield request
@@ -118,7 +127,7 @@ class StorySpider(Spider):
 
     # -- requests -------------------------------------------------------------------------
 
-    def _request(self, url: str, callback, priority: int, **kwargs: Any) -> Request | None:
+    def _request(self, url: str, callback, priority: int, errback=None) -> Request | None:
         """A request for a URL not yet requested in this crawl, within the page budget.
 
         Seen URLs are dropped here, before a Request exists: a news page carries dozens of
@@ -132,16 +141,20 @@ class StorySpider(Spider):
             self.crawler.stats.inc_value("storycrawl/budget_refused")
             return None
         self._requested.add(key)
-        return Request(url, callback=callback, priority=priority,
-                       errback=kwargs.pop("errback", self.fetch_failed), **kwargs)  # fmt: skip
+        return Request(
+            url, callback=callback, priority=priority, errback=errback or self.fetch_failed
+        )
 
-    def _follow(self, candidates: Iterable[discovery.Candidate], parent_score: float,
-                from_listing: bool) -> Iterator[Request]:  # fmt: skip
+    def _follow(
+        self, candidates: Iterable[discovery.Candidate], parent_score: float, from_listing: bool
+    ) -> Iterator[Request]:
         for candidate in candidates:
             if not self.scope.allows(candidate.url):
                 continue
-            if candidate.published and self.story.since and candidate.published < (
-                self.story.since - timedelta(days=30)
+            if (
+                candidate.published
+                and self.story.since
+                and candidate.published < self.story.since - STALE_BEFORE_STORY
             ):
                 self.crawler.stats.inc_value("storycrawl/skipped_out_of_window")
                 continue
@@ -177,7 +190,7 @@ class StorySpider(Spider):
             self.profile.add_seed(document)
             yield self._record(response, document, Verdict(1.0, True, {"seed": True}))
         self._seed_done()
-        await self._profile_ready.wait()  # type: ignore[union-attr]
+        await self._profile_ready.wait()
         if isinstance(response, HtmlResponse) and not self.problem:
             for request in self._follow(discovery.page_links(response), 1.0, from_listing=False):
                 yield request
@@ -201,12 +214,14 @@ class StorySpider(Spider):
         for request in self._follow(discovery.page_links(response), score, from_listing=listing):
             yield request
 
-    def parse_feed(self, response: Response) -> Iterator[Any]:
+    async def parse_feed(self, response: Response) -> AsyncIterator[Any]:
         yield self._record(response)
         entries = discovery.parse_feed(response, self.settings.getint("DOWNLOAD_MAXSIZE"))
-        yield from self._follow(entries, 0.0, from_listing=False)
+        await self._profile_ready.wait()  # a robots.txt sitemap can arrive before the seeds
+        for request in self._follow(entries, 0.0, from_listing=False):
+            yield request
 
-    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+    async def parse_sitemap(self, response: Response) -> AsyncIterator[Any]:
         yield self._record(response)
         sitemap = discovery.parse_sitemap(response, self.settings.getint("DOWNLOAD_MAXSIZE"))
         if sitemap.is_index:
@@ -216,7 +231,9 @@ class StorySpider(Spider):
                 ):
                     yield request
         else:
-            yield from self._follow(sitemap.entries, 0.0, from_listing=False)
+            await self._profile_ready.wait()
+            for request in self._follow(sitemap.entries, 0.0, from_listing=False):
+                yield request
 
     # -- failures -------------------------------------------------------------------------
 
@@ -238,7 +255,7 @@ class StorySpider(Spider):
     def _seed_done(self) -> None:
         self._seeds_left -= 1
         if self._seeds_left <= 0:
-            self._profile_ready.set()  # type: ignore[union-attr]
+            self._profile_ready.set()
 
     # -- pages ----------------------------------------------------------------------------
 
@@ -253,11 +270,14 @@ class StorySpider(Spider):
             self.crawler.stats.inc_value("storycrawl/extract_errors")
             return None
 
-    def _record(self, response: Response, document: Document | None = None,
-                verdict: Verdict | None = None) -> PageRecord:  # fmt: skip
+    def _record(
+        self, response: Response, document: Document | None = None, verdict: Verdict | None = None
+    ) -> PageRecord:
         canonical_url = canonical(response.url)
-        if document and document.canonical_url and host_of(document.canonical_url) == host_of(
-            response.url
+        if (
+            document
+            and document.canonical_url
+            and host_of(document.canonical_url) == host_of(response.url)
         ):
             canonical_url = canonical(document.canonical_url)
         content_type = response.headers.get("Content-Type")

@@ -50,6 +50,10 @@ def main(args: list[str] | None = None) -> int:
         cli.main(args=args, prog_name="storycrawl", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.UsageError as exc:
+        hint = f" (see: storycrawl {exc.ctx.info_name} --help)" if exc.ctx else ""
+        click.echo(f"storycrawl: error: {exc.format_message()}{hint}", err=True)
+        return EXIT_BAD_INPUT
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
@@ -82,6 +86,9 @@ def _guarded(action: Callable[[], Any]) -> Any:
 def crawl_settings(story: StoryDefinition, overrides: dict[str, Any] | None = None) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
+    # Scrapy's log goes to a file beside the data: the terminal gets the summary, or the one
+    # line that says what to fix. `-s LOG_FILE=` brings it back to stderr.
+    settings.set("LOG_FILE", str(story.data / "storycrawl.log"), priority="spider")
     settings.setdict(story_settings(story), priority="spider")
     settings.setdict(overrides or {}, priority="cmdline")
     return settings
@@ -288,12 +295,13 @@ def extract(files: tuple[Path, ...], url: str | None, fmt: str) -> None:
         if fmt == "text":
             click.echo(document.text if document else "")
             continue
-        record = {"path": str(path)}
-        if document:
-            record.update(
-                {k: v for k, v in document.as_dict().items() if k not in ("simhash", "url")}
-            )
+        found = document.as_dict() if document else {"text": ""}
+        record = {"path": str(path), "url": url} | {k: found.get(k) for k in PAGE_FIELDS}
         click.echo(json.dumps(record, ensure_ascii=False))
+
+
+#: The fields of the export record that a page alone can give.
+PAGE_FIELDS = ("canonical_url", "title", "author", "date", "sitename", "language", "text")
 
 
 # -- demo ---------------------------------------------------------------------------------

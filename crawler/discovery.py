@@ -8,7 +8,9 @@ anything is fetched.
 from __future__ import annotations
 
 import email.utils
+import html
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,7 +30,7 @@ from scrapy.utils.gz import gunzip
 sitemaps_found = object()
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
-_PAGINATION = re.compile(r"(/page/\d+/?$|[?&](page|p)=\d+)", re.IGNORECASE)
+_PAGINATION = re.compile(r"(/page/\d+/?(\?|$)|[?&](page|p)=\d+)", re.IGNORECASE)
 _LINKS = LinkExtractor(unique=True, tags=("a", "area"), attrs=("href",))
 
 
@@ -69,7 +71,7 @@ def page_links(response: HtmlResponse) -> Iterator[Candidate]:
         if link.nofollow or is_not_crawlable(link.url):
             continue
         yield Candidate(link.url, " ".join(link.text.split()), navigation=navigation_kind(link.url))
-    for href in response.css('link[rel="next"]::attr(href), a[rel="next"]::attr(href)').getall():
+    for href in response.css('link[rel~="next"]::attr(href), a[rel~="next"]::attr(href)').getall():
         yield Candidate(response.urljoin(href), "next page", navigation="pagination")
 
 
@@ -83,15 +85,28 @@ def feed_links(response: HtmlResponse) -> list[str]:
 
 
 def _body(response: Response, max_size: int) -> bytes:
+    """The XML of a feed or sitemap; a .xml.gz file (not a Content-Encoding) unpacked.
+
+    A damaged gzip file gives an empty body; one that unpacks beyond ``max_size`` raises
+    ValueError, so that a refusal is not mistaken for an empty sitemap.
+    """
     body = response.body
-    if body[:2] == b"\x1f\x8b":  # a .xml.gz file, not a Content-Encoding
-        body = gunzip(body, max_size=max_size)
+    if body[:2] == b"\x1f\x8b":
+        try:
+            body = gunzip(body, max_size=max_size)
+        except (OSError, EOFError, zlib.error):
+            return b""
     return body
 
 
 def _xml_elements(body: bytes, tags: set[str]) -> Iterator[lxml.etree._Element]:
-    # Entities are never resolved: a feed or sitemap is untrusted input (XXE, billion laughs).
-    for _, element in lxml.etree.iterparse(
+    """Complete elements with these tags, streamed.
+
+    Entities are never resolved: a feed or sitemap is untrusted input (XXE, billion laughs).
+    A document cut short ends at its last complete element: recover mode would close the
+    cut one and hand out half a URL.
+    """
+    events = lxml.etree.iterparse(
         BytesIO(body),
         events=("end",),
         recover=True,
@@ -99,17 +114,27 @@ def _xml_elements(body: bytes, tags: set[str]) -> Iterator[lxml.etree._Element]:
         no_network=True,
         huge_tree=False,
         remove_comments=True,
-    ):
-        if lxml.etree.QName(element).localname in tags:
-            yield element
-            element.clear()
+    )
+    try:
+        for _, element in events:
+            last = events.error_log.last_error
+            if last is not None and last.type == lxml.etree.ErrorTypes.ERR_TAG_NOT_FINISHED:
+                return
+            if lxml.etree.QName(element).localname in tags:
+                yield element
+                element.clear()
+    except lxml.etree.XMLSyntaxError:  # nothing parseable at all, e.g. an empty body
+        return
 
 
 def _child(element: lxml.etree._Element, *names: str) -> str:
+    """The text of the first named descendant that has any, entities left as written."""
     for name in names:
         found = element.find(f".//{{*}}{name}")
-        if found is not None and (found.text or "").strip():
-            return found.text.strip()
+        if found is not None:
+            text = html.unescape("".join(found.itertext())).strip()
+            if text:
+                return text
     return ""
 
 
@@ -124,7 +149,7 @@ def parse_date(text: str) -> date | None:
         pass
     try:
         return email.utils.parsedate_to_datetime(text).date()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -155,9 +180,10 @@ def parse_feed(response: Response, max_size: int) -> list[Candidate]:
     entries = []
     for element in _xml_elements(_body(response, max_size), {"item", "entry"}):
         link = _child(element, "link")
-        if not link:
-            atom = element.find("{*}link[@href]")
-            link = atom.get("href") if atom is not None else ""
+        if not link:  # Atom: the entry's alternate link, not its comments or enclosures
+            links = element.findall("{*}link[@href]")
+            alternate = [a for a in links if a.get("rel", "alternate") == "alternate"]
+            link = (alternate or links)[0].get("href") if links else ""
         if link:
             published = parse_date(_child(element, "pubDate", "published", "updated"))
             title = _child(element, "title")

@@ -25,7 +25,9 @@ from crawler.storyfile import build_story
 from tests.servers import LoopbackServer, gzipped, page, redirect
 
 PARAGRAPHS = next(
-    a.paragraphs for a in load_articles() if a.id == "japan-dismisses-russia-concerns-missile-systems"
+    a.paragraphs
+    for a in load_articles()
+    if a.id == "japan-dismisses-russia-concerns-missile-systems"
 )
 
 

@@ -75,6 +75,7 @@ class StorySpider(Spider):
         self._seeds_left = len(story.seeds)
         # Set once every seed is fetched and read: no link can be scored before.
         self._profile_ready = asyncio.Event()
+        self._announced_sitemaps: list[str] = []
         self._pool: ExtractorPool | None = None
 
     @classmethod
@@ -117,7 +118,7 @@ class StorySpider(Spider):
         for url in self.story.feeds:
             if request := self._request(url, self.parse_feed, NAVIGATION_PRIORITY):
                 yield request
-        for url in self.story.sitemaps:
+        for url in (*self.story.sitemaps, *self._announced_sitemaps):
             if request := self._request(url, self.parse_sitemap, NAVIGATION_PRIORITY):
                 yield request
 
@@ -174,6 +175,10 @@ class StorySpider(Spider):
                 yield request
 
     def _sitemaps_found(self, urls: list[str]) -> None:
+        """Sitemaps a robots.txt lists: held back until the seeds have proved good."""
+        if not self._profile_ready.is_set():
+            self._announced_sitemaps.extend(urls)
+            return
         for url in urls:
             if self.scope.allows(url) and (
                 request := self._request(url, self.parse_sitemap, NAVIGATION_PRIORITY)
@@ -214,26 +219,37 @@ class StorySpider(Spider):
         for request in self._follow(discovery.page_links(response), score, from_listing=listing):
             yield request
 
-    async def parse_feed(self, response: Response) -> AsyncIterator[Any]:
-        yield self._record(response)
-        entries = discovery.parse_feed(response, self.settings.getint("DOWNLOAD_MAXSIZE"))
-        await self._profile_ready.wait()  # a robots.txt sitemap can arrive before the seeds
-        for request in self._follow(entries, 0.0, from_listing=False):
-            yield request
+    # Feeds and sitemaps are only requested once the profile is ready (see start() and
+    # _sitemaps_found), so their entries can be scored at once.
 
-    async def parse_sitemap(self, response: Response) -> AsyncIterator[Any]:
+    def parse_feed(self, response: Response) -> Iterator[Any]:
         yield self._record(response)
-        sitemap = discovery.parse_sitemap(response, self.settings.getint("DOWNLOAD_MAXSIZE"))
-        if sitemap.is_index:
-            for entry in sitemap.entries:
-                if self.scope.allows(entry.url) and (
-                    request := self._request(entry.url, self.parse_sitemap, NAVIGATION_PRIORITY)
-                ):
-                    yield request
-        else:
-            await self._profile_ready.wait()
-            for request in self._follow(sitemap.entries, 0.0, from_listing=False):
+        try:
+            entries = discovery.parse_feed(response, self.settings.getint("DOWNLOAD_MAXSIZE"))
+        except ValueError as exc:
+            self._unreadable(response, exc)
+            return
+        yield from self._follow(entries, 0.0, from_listing=False)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        yield self._record(response)
+        try:
+            sitemap = discovery.parse_sitemap(response, self.settings.getint("DOWNLOAD_MAXSIZE"))
+        except ValueError as exc:
+            self._unreadable(response, exc)
+            return
+        if not sitemap.is_index:
+            yield from self._follow(sitemap.entries, 0.0, from_listing=False)
+            return
+        for entry in sitemap.entries:
+            if self.scope.allows(entry.url) and (
+                request := self._request(entry.url, self.parse_sitemap, NAVIGATION_PRIORITY)
+            ):
                 yield request
+
+    def _unreadable(self, response: Response, error: Exception) -> None:
+        logger.warning("Ignoring %s: %s", response.url, error)
+        self.crawler.stats.inc_value("storycrawl/unreadable_feeds_and_sitemaps")
 
     # -- failures -------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -12,8 +13,9 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.warc import read_record
+from crawler.cli import DEMO_SETTINGS, demo_story
 from crawler.newsweb import CHROME_STRINGS, NewsWeb
-from tests.conftest import CrawlRun
+from tests.conftest import CrawlRun, settings_args, storycrawl, write_story_file
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +132,13 @@ def test_cleaned_text_keeps_the_article_and_drops_the_chrome(crawl: CrawlRun, ne
             assert " ".join(paragraph.split()) in text, f"{article.id} lost a paragraph"
         leaked = [c for c in CHROME_STRINGS[article.outlet] if c in row["text"]]
         assert leaked == [], f"{article.id} ({urlsplit(url).hostname}) kept chrome: {leaked}"
+
+
+def test_max_pages_bounds_the_fetches(news_web: NewsWeb, tmp_path: Path) -> None:
+    story = replace(demo_story(news_web, tmp_path), max_pages=12)
+    already = len(news_web.requests)
+    done = storycrawl("crawl", str(write_story_file(tmp_path / "s.toml", story)),
+                      *settings_args(DEMO_SETTINGS))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    fetched = [s for s in news_web.requests[already:] if s.path_with_query != "/robots.txt"]
+    assert 0 < len(fetched) <= 12

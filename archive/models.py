@@ -57,6 +57,7 @@ class Page(Base):
     warc_offset: Mapped[int]
     warc_length: Mapped[int]
     warc_record_id: Mapped[str] = mapped_column(String(100))
+    warc_type: Mapped[str] = mapped_column(String(20))  # response, or revisit of one
     payload_digest: Mapped[str | None] = mapped_column(String(100))
 
     document: Mapped[Document | None] = relationship(back_populates="page")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from archive import models
 from archive.extract import Document
-from archive.warc import WarcRef
+from archive.warc import Original, WarcRef, warc_date
 
 
 class StoreError(Exception):
@@ -118,6 +118,22 @@ class Store:
             if reason == "finished":
                 crawl.story.definition = crawl.definition
 
+    def original(self, digest: str) -> Original | None:
+        """The first archived response with this payload digest: the digest index that
+        makes a later capture of the same bytes a revisit, across crawls."""
+        with Session(self.engine) as session:
+            page = session.scalar(
+                select(models.Page)
+                .where(models.Page.payload_digest == digest, models.Page.warc_type == "response")
+                .order_by(models.Page.fetched_at)
+                .limit(1)
+            )
+            return (
+                Original(page.url, warc_date(page.fetched_at), page.warc_record_id)
+                if page
+                else None
+            )
+
     def write_pages(self, crawl_id: int, story_id: int, records: list[PageRecord]) -> None:
         with self.session() as session:
             for record in records:
@@ -132,6 +148,7 @@ class Store:
                     warc_offset=record.warc.offset,
                     warc_length=record.warc.length,
                     warc_record_id=record.warc.record_id,
+                    warc_type=record.warc.rec_type,
                     payload_digest=record.warc.payload_digest,
                 )
                 session.add(page)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import socket
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,11 +17,14 @@ from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cdxj_indexer.main import write_cdx_index
 from warcio.archiveiterator import ArchiveIterator
 from warcio.bufferedreaders import DecompressingBufferedReader
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
+from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 OPEN_SUFFIX = ".open"
@@ -44,6 +48,32 @@ class WarcRef:
     length: int
     record_id: str
     payload_digest: str | None
+    rec_type: str = "response"
+
+
+@dataclass(frozen=True)
+class Original:
+    """An earlier capture of the same payload, which a revisit record refers to."""
+
+    url: str
+    date: str  # its WARC-Date
+    record_id: str
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What was done with a file a killed crawl left open."""
+
+    file: str
+    records: int
+    cut_bytes: int
+    set_aside: bool
+
+    def __str__(self) -> str:
+        if self.set_aside:
+            return f"{self.file}: no complete record, set aside as {self.file}.corrupt"
+        cut = f", cut {self.cut_bytes} bytes of a partial record" if self.cut_bytes else ""
+        return f"{self.file}: closed with its {self.records} complete records{cut}"
 
 
 @dataclass(frozen=True)
@@ -94,7 +124,24 @@ def response_headers_as_stored(headers: Iterable[tuple[str, str]], body_length: 
 
 
 def warc_date(moment: datetime) -> str:
-    return datetime_to_iso_date(moment.astimezone(UTC).replace(tzinfo=None), use_micros=True)
+    """WARC 1.1 date with microseconds; naive datetimes are taken as UTC."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return datetime_to_iso_date(moment, use_micros=True)
+
+
+def payload_digest(body: bytes) -> str:
+    """The WARC-Payload-Digest a response with this body gets: the key revisits are found by."""
+    digester = Digester("sha1")
+    digester.update(body)
+    return str(digester)
+
+
+def index_file(path: Path) -> Path:
+    """Write the file's CDXJ index beside it, as pywb and other replay tools read it."""
+    output = path.with_name(path.name + ".cdxj")
+    write_cdx_index(str(output), [str(path)], {"sort": True})
+    return output
 
 
 class WarcWriter:
@@ -137,6 +184,7 @@ class WarcWriter:
         self._file.close()
         final = self.config.directory / self._name
         os.replace(self.config.directory / (self._name + OPEN_SUFFIX), final)
+        index_file(final)
         self.closed_files.append(final)
         self._file = None
         self._writer = None
@@ -163,10 +211,12 @@ class WarcWriter:
             length=self._file.tell() - offset,
             record_id=record.rec_headers.get_header("WARC-Record-ID"),
             payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
+            rec_type=record.rec_type,
         )
 
-    def write_exchange(self, exchange: Exchange) -> WarcRef:
-        """Write the response record, then its request record; return the response's place."""
+    def write_exchange(self, exchange: Exchange, original: Original | None = None) -> WarcRef:
+        """Write the response record (or, for a payload archived before, a revisit record
+        referring to ``original``), then the request record; return the first's place."""
         writer = self._writer_for_group()
         date = warc_date(exchange.fetched_at)
         protocol = exchange.protocol or "HTTP/1.1"
@@ -175,18 +225,30 @@ class WarcWriter:
             response_headers["WARC-IP-Address"] = exchange.ip_address
         if exchange.truncated:
             response_headers["WARC-Truncated"] = exchange.truncated
-        response = writer.create_warc_record(
-            exchange.url,
-            "response",
-            payload=io.BytesIO(exchange.body),
-            length=len(exchange.body),
-            http_headers=StatusAndHeaders(
-                status_line(exchange.status),
-                response_headers_as_stored(exchange.response_headers, len(exchange.body)),
-                protocol=protocol,
-            ),
-            warc_headers_dict=response_headers,
+        http_headers = StatusAndHeaders(
+            status_line(exchange.status),
+            response_headers_as_stored(exchange.response_headers, len(exchange.body)),
+            protocol=protocol,
         )
+        if original is None:
+            response = writer.create_warc_record(
+                exchange.url,
+                "response",
+                payload=io.BytesIO(exchange.body),
+                length=len(exchange.body),
+                http_headers=http_headers,
+                warc_headers_dict=response_headers,
+            )
+        else:
+            response_headers["WARC-Refers-To"] = original.record_id
+            response = writer.create_revisit_record(
+                exchange.url,
+                payload_digest(exchange.body),
+                original.url,
+                original.date,
+                http_headers=http_headers,
+                warc_headers_dict=response_headers,
+            )
         ref = self._write(response)
         request = writer.create_warc_record(
             exchange.url,
@@ -203,6 +265,59 @@ class WarcWriter:
         self._write(request)
         self._file.flush()  # type: ignore[union-attr]
         return ref
+
+    def write_text(self, url: str, text: str, refers_to: str, moment: datetime) -> WarcRef:
+        """The cleaned text of a capture, as Browsertrix Crawler stores it: a resource record
+        for ``urn:text:<url>`` that refers to the response it was extracted from."""
+        writer = self._writer_for_group()
+        data = text.encode("utf-8")
+        record = writer.create_warc_record(
+            f"urn:text:{url}",
+            "resource",
+            payload=io.BytesIO(data),
+            length=len(data),
+            warc_content_type="text/plain; charset=utf-8",
+            warc_headers_dict={"WARC-Date": warc_date(moment), "WARC-Refers-To": refers_to},
+        )
+        ref = self._write(record)
+        self._file.flush()  # type: ignore[union-attr]
+        return ref
+
+
+def _complete_prefix(path: Path) -> tuple[int, int]:
+    """How many bytes from the start hold whole records whose digests check, and how many
+    records that is: what survives of a file whose writer was killed."""
+    end = records = 0
+    with open(path, "rb") as stream:
+        iterator = ArchiveIterator(stream, check_digests="raise")
+        try:
+            for _record in iterator:
+                iterator.read_to_end()
+                offset, length = iterator.get_record_offset(), iterator.get_record_length()
+                end, records = offset + length, records + 1
+        except (ArchiveLoadFailed, EOFError, OSError, zlib.error, ValueError):
+            pass
+    return end, records
+
+
+def recover_open_files(directory: Path) -> list[Recovery]:
+    """Close what a killed crawl left open: keep its complete records, cut a partial tail,
+    index it; a file with no complete record is set aside. New records always go to new
+    files, so nothing is ever appended after garbage."""
+    done = []
+    for path in sorted(directory.glob(f"*.warc.gz{OPEN_SUFFIX}")):
+        final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
+        end, records = _complete_prefix(path)
+        size = path.stat().st_size
+        if records == 0:
+            os.replace(path, final.with_name(final.name + ".corrupt"))
+        else:
+            with open(path, "r+b") as stream:
+                stream.truncate(end)
+            os.replace(path, final)
+            index_file(final)
+        done.append(Recovery(final.name, records, size - end, set_aside=records == 0))
+    return done
 
 
 def request_target(url: str) -> str:

@@ -137,6 +137,7 @@ _CRAWL_OPTIONS = [
     click.option("--warc-dir", type=click.Path(path_type=Path), help="WARC directory."),
     click.option("--allow-private", is_flag=True, help="Allow private addresses not named."),
     click.option("--broad", is_flag=True, help="Follow every in-site link."),
+    click.option("--no-dedup", is_flag=True, help="Never write revisit records."),
 ]
 
 

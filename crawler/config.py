@@ -29,6 +29,7 @@ class Config:
     db_batch: int
     extract_workers: int
     allow_private: bool
+    dedup: bool
     named_hosts: frozenset[str]
     link_floor: float
     threshold: float
@@ -47,6 +48,7 @@ class Config:
             db_batch=settings.getint("STORYCRAWL_DB_BATCH"),
             extract_workers=settings.getint("STORYCRAWL_EXTRACT_WORKERS") or os.cpu_count() or 1,
             allow_private=settings.getbool("STORYCRAWL_ALLOW_PRIVATE"),
+            dedup=settings.getbool("STORYCRAWL_DEDUP"),
             named_hosts=frozenset(settings.getlist("STORYCRAWL_NAMED_HOSTS")),
             link_floor=settings.getfloat("STORYCRAWL_LINK_FLOOR"),
             threshold=settings.getfloat("STORYCRAWL_THRESHOLD"),

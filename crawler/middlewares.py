@@ -8,17 +8,26 @@ import platform
 import socket
 from datetime import UTC, datetime
 from importlib.metadata import version
-from typing import Self
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Headers, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor
 
-from archive.warc import Exchange, WarcWriter, WarcWriterConfig
+from archive.store import PageRecord, Store, open_engine
+from archive.warc import (
+    Exchange,
+    Original,
+    WarcWriter,
+    WarcWriterConfig,
+    payload_digest,
+    recover_open_files,
+    warc_date,
+)
 from crawler import __version__
 from crawler.config import Config
 from crawler.urls import host_of
@@ -44,20 +53,27 @@ def header_pairs(headers: Headers) -> list[tuple[str, str]]:
 
 
 class WarcCapture:
-    """Writes a response and a request record for every response the downloader receives.
+    """Writes a response (or revisit) and a request record for every response downloaded,
+    and a resource record with the cleaned text of every page stored.
 
     The hook is the ``response_downloaded`` signal, not a downloader middleware: there the
     body is still content-coded (HttpCompressionMiddleware has not run), and responses
     served from HttpCache, which sits in the middleware chain, are not mistaken for fetches.
     """
 
-    def __init__(self, crawler: Crawler, writer: WarcWriter):
+    def __init__(self, crawler: Crawler, writer: WarcWriter, store: Store | None, maxsize: int):
         self.crawler = crawler
         self.writer = writer
+        self.store = store  # the digest index of earlier crawls; None when dedup is off
+        self.maxsize = maxsize
+        self._originals: dict[str, Original] = {}  # this crawl's digest index
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         config = Config.from_settings(crawler.settings)
+        for recovery in recover_open_files(config.warc_dir):
+            logger.warning("WARC file left open by an interrupted crawl: %s", recovery)
+            crawler.stats.inc_value("storycrawl/warc/recovered_files")
         info = {
             "software": f"storycrawl/{__version__} (Scrapy {version('scrapy')}, "
             f"warcio {version('warcio')}, trafilatura {version('trafilatura')})",
@@ -78,15 +94,43 @@ class WarcCapture:
                 info=info,
             )
         )
-        capture = cls(crawler, writer)
-        crawler.signals.connect(capture.response_downloaded, signal=signals.response_downloaded)
-        crawler.signals.connect(capture.spider_closed, signal=signals.spider_closed)
+        store = Store(open_engine(config.db_url)) if config.dedup else None
+        capture = cls(crawler, writer, store, crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        for handler, signal in (
+            (capture.request_scheduled, signals.request_scheduled),
+            (capture.bytes_received, signals.bytes_received),
+            (capture.response_downloaded, signals.response_downloaded),
+            (capture.item_scraped, signals.item_scraped),
+            (capture.spider_closed, signals.spider_closed),
+        ):
+            crawler.signals.connect(handler, signal=signal)
         return capture
+
+    def request_scheduled(self, request: Request) -> None:
+        # Scrapy cancels a download over DOWNLOAD_MAXSIZE and keeps nothing of it; the
+        # capture stops it itself at that size instead (bytes_received), so what arrived is
+        # archived, marked truncated. robots.txt, fetched unscheduled, keeps Scrapy's limit.
+        request.meta["storycrawl_maxsize"] = request.meta.get("download_maxsize", self.maxsize)
+        request.meta["download_maxsize"] = 0
+
+    def bytes_received(self, data: bytes, request: Request) -> None:
+        limit = request.meta.get("storycrawl_maxsize")
+        if not limit:
+            return
+        received = request.meta["storycrawl_received"] = request.meta.get(
+            "storycrawl_received", 0
+        ) + len(data)
+        if received > limit:
+            request.meta["storycrawl_truncated"] = "length"
+            raise StopDownload(fail=False)
 
     def response_downloaded(self, response: Response, request: Request) -> None:
         request_headers = header_pairs(request.headers)
         if not request.headers.get("Host"):
             request_headers.insert(0, ("Host", urlsplit(response.url).netloc))
+        truncated = request.meta.get("storycrawl_truncated")
+        if "dataloss" in response.flags:
+            truncated = "disconnect"
         exchange = Exchange(
             url=response.url,
             method=request.method,
@@ -98,11 +142,33 @@ class WarcCapture:
             body=response.body,
             fetched_at=datetime.now(UTC),
             ip_address=str(response.ip_address) if response.ip_address else None,
-            truncated="disconnect" if "dataloss" in response.flags else None,
+            truncated=truncated,
         )
-        request.meta["warc"] = self.writer.write_exchange(exchange)
+        original = self._original(exchange)
+        ref = self.writer.write_exchange(exchange, original)
+        if original is None and ref.payload_digest and exchange.status == 200:
+            self._originals.setdefault(
+                ref.payload_digest,
+                Original(exchange.url, warc_date(exchange.fetched_at), ref.record_id),
+            )
+        request.meta["warc"] = ref
         request.meta["fetched_at"] = exchange.fetched_at
-        self.crawler.stats.inc_value("storycrawl/warc/responses")
+        self.crawler.stats.inc_value(f"storycrawl/warc/{ref.rec_type}")
+
+    def _original(self, exchange: Exchange) -> Original | None:
+        """The earlier capture of the same payload, if this one should be a revisit: only
+        whole, non-empty 200 responses, and never with dedup off."""
+        if self.store is None or exchange.status != 200 or not exchange.body or exchange.truncated:
+            return None
+        digest = payload_digest(exchange.body)
+        return self._originals.get(digest) or self.store.original(digest)
+
+    def item_scraped(self, item: Any) -> None:
+        if isinstance(item, PageRecord) and item.document is not None:
+            self.writer.write_text(
+                item.url, item.document.text, item.warc.record_id, item.fetched_at
+            )
+            self.crawler.stats.inc_value("storycrawl/warc/resource")
 
     def spider_closed(self) -> None:
         self.writer.close()

@@ -27,6 +27,9 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 30
+# A connection lost mid-body still gives a response (flagged dataloss), which is archived
+# with WARC-Truncated: disconnect rather than lost.
+DOWNLOAD_FAIL_ON_DATALOSS = False
 DEPTH_LIMIT = 6
 
 TELNETCONSOLE_ENABLED = False
@@ -53,6 +56,7 @@ STORYCRAWL_WARC_MAX_SIZE = 1_000_000_000
 STORYCRAWL_DB_BATCH = 50
 STORYCRAWL_EXTRACT_WORKERS = 0  # 0: one per CPU core
 STORYCRAWL_ALLOW_PRIVATE = False
+STORYCRAWL_DEDUP = True  # an identical payload archived before becomes a revisit record
 STORYCRAWL_NAMED_HOSTS = []
 STORYCRAWL_LINK_FLOOR = 0.05
 STORYCRAWL_THRESHOLD = 0.3

@@ -39,6 +39,7 @@ class StoryDefinition:
     warc_dir: Path | None = None
     allow_private: bool = False
     broad: bool = False
+    no_dedup: bool = False
     schedule: str | None = None  # read by the scheduler; a crawl ignores it
 
     @property
@@ -115,7 +116,7 @@ def build_story(file_keys: dict[str, Any], options: dict[str, Any]) -> StoryDefi
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise StoryError(f"{key} must be a positive whole number, not {value!r}")
             values[key] = value
-    for key in ("allow_private", "broad"):
+    for key in ("allow_private", "broad", "no_dedup"):
         if key in merged:
             if not isinstance(merged[key], bool):
                 raise StoryError(f"{key} must be true or false, not {merged[key]!r}")

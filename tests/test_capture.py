@@ -88,7 +88,7 @@ async def test_gzip_page_is_archived_as_received_and_decoded_for_text(tmp_path, 
     assert record.payload == served and gzip.decompress(record.payload) == record.decoded()
     assert record.warc_headers.get_header("WARC-IP-Address") == "127.0.0.6"
     assert record.record_id == row.warc_record_id
-    assert crawler.stats.get_value("storycrawl/warc/responses") == len(named.requested)
+    assert crawler.stats.get_value("storycrawl/warc/response") == len(named.requested)
 
 
 @deferred_f_from_coro_f

@@ -53,6 +53,8 @@ def story_settings(story: StoryDefinition) -> dict[str, Any]:
         settings["STORYCRAWL_WARC_DIR"] = str(story.warc_dir)
     if story.allow_private:
         settings["STORYCRAWL_ALLOW_PRIVATE"] = True
+    if story.no_dedup:
+        settings["STORYCRAWL_DEDUP"] = False
     return settings
 
 
@@ -276,7 +278,12 @@ class StorySpider(Spider):
     # -- pages ----------------------------------------------------------------------------
 
     async def _extract(self, response: Response) -> Document | None:
+        """The page's document; None for non-text and for bodies a limit cut short, whose
+        text would be a fragment judged as if it were the article."""
         if not isinstance(response, TextResponse):
+            return None
+        if response.meta.get("storycrawl_truncated") or "dataloss" in response.flags:
+            self.crawler.stats.inc_value("storycrawl/truncated_not_extracted")
             return None
         assert self._pool is not None
         try:

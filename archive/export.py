@@ -6,10 +6,15 @@ however large the corpus; a repeated canonical URL (a recrawl) is written once, 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import json
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -121,6 +126,61 @@ def export_records(store: Store, flt: ExportFilter) -> Iterator[dict]:
             }
             if flt.keeps(record):
                 yield record
+
+
+def story_warc_files(store: Store, story: str) -> list[str]:
+    """The WARC files holding a story's captures."""
+    with Session(store.engine) as session:
+        query = (
+            select(models.Page.warc_file)
+            .join(models.Crawl, models.Crawl.id == models.Page.crawl_id)
+            .join(models.Story, models.Story.id == models.Crawl.story_id)
+            .where(models.Story.name == story)
+            .distinct()
+            .order_by(models.Page.warc_file)
+        )
+        return list(session.scalars(query))
+
+
+def write_wacz(records: Iterator[dict], warc_files: list[Path], out: Path) -> int:
+    """Package WARCs and the story's pages (with their text, for full-text search in
+    ReplayWeb.page) as a WACZ file with the ``wacz`` tool; return the number of pages."""
+    try:
+        from wacz.main import main as wacz_main
+    except ImportError:
+        raise StoreError(
+            "--format wacz needs the wacz package: pip install 'storycrawl[wacz]'"
+        ) from None
+    missing = [str(path) for path in warc_files if not path.exists()]
+    if missing:
+        raise StoreError(f"WARC file {missing[0]} is missing")
+    with tempfile.TemporaryDirectory() as tmp:
+        pages = Path(tmp) / "pages.jsonl"
+        with open(pages, "w", encoding="utf-8") as stream:
+            header = {"format": "json-pages-1.0", "id": "pages", "title": "Story pages"}
+            stream.write(json.dumps(header) + "\n")
+            count = 0
+            for record in records:
+                page = {
+                    "id": hashlib.sha1(
+                        f"{record['url']} {record['fetched_at']}".encode()
+                    ).hexdigest()[:20],
+                    "url": record["url"],
+                    "ts": datetime.fromisoformat(record["fetched_at"]).strftime(
+                        "%Y-%m-%dT%H:%M:%SZ"
+                    ),
+                    "title": record["title"] or record["url"],
+                    "text": record["text"],
+                }
+                stream.write(json.dumps(page, ensure_ascii=False) + "\n")
+                count += 1
+        with contextlib.redirect_stdout(io.StringIO()):
+            status = wacz_main(
+                ["create", "-o", str(out), "-p", str(pages), *(str(p) for p in warc_files)]
+            )
+    if status:
+        raise StoreError(f"wacz could not package {out} (status {status})")
+    return count
 
 
 def write_jsonl(records: Iterator[dict], out: TextIO) -> int:

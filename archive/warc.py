@@ -336,6 +336,7 @@ class StoredRecord:
     warc_headers: StatusAndHeaders
     http_headers: StatusAndHeaders | None
     payload: bytes
+    length: int  # of the record's gzip member in the file
 
     def decoded(self) -> bytes:
         """The payload with its Content-Encoding undone: the body a browser would render."""
@@ -347,15 +348,22 @@ class StoredRecord:
 
 
 def read_record(path: Path, offset: int) -> StoredRecord:
+    """The record at ``offset``; ArchiveLoadFailed when there is none to read there."""
     with open(path, "rb") as stream:
         stream.seek(offset)
-        record = next(iter(ArchiveIterator(stream)))
+        iterator = ArchiveIterator(stream)
+        record = next(iter(iterator), None)
+        if record is None:
+            raise ArchiveLoadFailed(f"no record at offset {offset} of {path.name}")
         headers = record.rec_headers
+        payload = record.raw_stream.read()
+        iterator.read_to_end()
         return StoredRecord(
             rec_type=record.rec_type,
             url=headers.get_header("WARC-Target-URI") or "",
             record_id=headers.get_header("WARC-Record-ID"),
             warc_headers=headers,
             http_headers=record.http_headers,
-            payload=record.raw_stream.read(),
+            payload=payload,
+            length=iterator.get_record_length(),
         )

@@ -20,9 +20,17 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
-from archive.export import ExportFilter, export_records, story_names, write_jsonl
+from archive.export import (
+    ExportFilter,
+    export_records,
+    story_names,
+    story_warc_files,
+    write_jsonl,
+    write_wacz,
+)
 from archive.extract import extract as extract_page
 from archive.store import Store, StoreError, database_url, open_engine
+from archive.verify import check_pages, count_pages
 from crawler.config import Config
 from crawler.newsweb import NewsWeb
 from crawler.spiders.story import StorySpider, story_settings
@@ -47,8 +55,8 @@ class BadInput(click.ClickException):
 def main(args: list[str] | None = None) -> int:
     """Entry point; returns the exit status instead of exiting when ``args`` is given."""
     try:
-        cli.main(args=args, prog_name="storycrawl", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        status = cli.main(args=args, prog_name="storycrawl", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # not raised by click 8.2+, which returns the code
         return exc.exit_code
     except click.UsageError as exc:
         hint = f" (see: storycrawl {exc.ctx.info_name} --help)" if exc.ctx else ""
@@ -60,7 +68,7 @@ def main(args: list[str] | None = None) -> int:
     except click.Abort:
         click.echo("Aborted.", err=True)
         return 130
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 @click.group()
@@ -216,7 +224,13 @@ def _day(value: str | None) -> date | None:
 
 @cli.command()
 @click.option("--story", help="Story name; may be left out when the database holds one.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "wacz"]),
+    default="jsonl",
+    help="jsonl: the export records; wacz: the story's WARCs, indexes and pages.",
+)
 @click.option("--out", default="-", help="Output file, or - for standard output.")
 @click.option("--all", "all_", is_flag=True, help="Every document, not only matches.")
 @click.option("--include-duplicates", is_flag=True, help="Keep near-duplicates.")
@@ -263,7 +277,13 @@ def export(
             yield first
         yield from records
 
-    if out == "-":
+    if fmt == "wacz":
+        if out == "-":
+            raise BadInput("--format wacz writes a file: give it with --out STORY.wacz")
+        warc_dir = (data or DEFAULT_DATA) / "warc"
+        files = [warc_dir / name for name in story_warc_files(store, story)]
+        count = _guarded(lambda: write_wacz(chained(), files, Path(out)))
+    elif out == "-":
         count = write_jsonl(chained(), sys.stdout)
     else:
         count = _guarded(lambda: _write_file(Path(out), chained()))
@@ -276,6 +296,27 @@ def _write_file(path: Path, records) -> int:
         count = write_jsonl(records, stream)
     partial.replace(path)  # a reader never sees half an export under the final name
     return count
+
+
+# -- verify -------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--data", type=click.Path(path_type=Path), help="Data directory.")
+@click.option("--db", envvar="STORYCRAWL_DB", help="SQLAlchemy database URL.")
+@click.option("--warc-dir", type=click.Path(path_type=Path), help="WARC directory.")
+def verify(data: Path | None, db: str | None, warc_dir: Path | None) -> None:
+    """Check that every page row points at its own, intact WARC record."""
+    store = _guarded(lambda: _open_store(data, db))
+    warc_dir = warc_dir or (data or DEFAULT_DATA) / "warc"
+    problems = 0
+    for disagreement in check_pages(store, warc_dir):
+        click.echo(str(disagreement))
+        problems += 1
+    pages = count_pages(store)
+    click.echo(f"checked {pages} pages against {warc_dir}: {problems or 'no'} disagreements")
+    if problems:
+        raise click.exceptions.Exit(1)
 
 
 # -- extract ------------------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import subprocess
 import sys
+import zipfile
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -142,3 +145,38 @@ def test_max_pages_bounds_the_fetches(news_web: NewsWeb, tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     fetched = [s for s in news_web.requests[already:] if s.path_with_query != "/robots.txt"]
     assert 0 < len(fetched) <= 12
+
+
+def test_verify_finds_database_and_warc_in_agreement(crawl: CrawlRun) -> None:
+    done = storycrawl("verify", "--data", str(crawl.data))
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.strip().endswith("no disagreements")
+
+
+def test_verify_reports_a_row_pointing_at_the_wrong_record(crawl: CrawlRun, tmp_path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(crawl.data, data)
+    database = sqlite3.connect(data / "storycrawl.db")
+    with database:
+        page_id, url = database.execute("SELECT id, url FROM pages ORDER BY id LIMIT 1").fetchone()
+        database.execute("UPDATE pages SET warc_offset = warc_offset + 1 WHERE id = ?", (page_id,))
+    database.close()
+    done = storycrawl("verify", "--data", str(data))
+    assert done.returncode == 1
+    assert f"page {page_id} {url}: " in done.stdout
+    assert "1 disagreements" in done.stdout
+
+
+def test_wacz_export_validates(crawl: CrawlRun, tmp_path) -> None:
+    out = tmp_path / "story.wacz"
+    done = storycrawl("export", "--story", crawl.story.name, "--data", str(crawl.data),
+                      "--format", "wacz", "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    wacz = str(Path(sys.executable).with_name("wacz"))
+    check = subprocess.run([wacz, "validate", "-f", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0 and "Validation succeeded" in check.stdout, check.stdout
+    with zipfile.ZipFile(out) as package:
+        names = package.namelist()
+        pages = package.read("pages/pages.jsonl").decode().splitlines()
+    assert {f"archive/{p.name}" for p in crawl.warc_files} <= set(names)
+    assert len(pages) - 1 == len(crawl.export())  # a header line, then one per article

@@ -6,16 +6,9 @@ however large the corpus; a repeated canonical URL (a recrawl) is written once, 
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
-import json
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from pathlib import Path
-from typing import TextIO
+from datetime import UTC, date
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -55,10 +48,18 @@ class ExportFilter:
     min_score: float | None = None
     since: date | None = None
     until: date | None = None
-    site: str | None = None
+    site: str | None = None  # a host name, or a URL whose host is taken
+    language: str | None = None
 
     def keeps(self, record: dict) -> bool:
-        """Filters that need a parsed value: the date window and the site."""
+        if not self.all and not record["is_match"]:
+            return False
+        if not self.include_duplicates and record["duplicate_of"]:
+            return False
+        if self.min_score is not None and record["score"] < self.min_score:
+            return False
+        if self.language and record["language"] != self.language:
+            return False
         if self.since or self.until:
             if not record["date"]:
                 return False
@@ -66,9 +67,9 @@ class ExportFilter:
             if (self.since and day < self.since) or (self.until and day > self.until):
                 return False
         if self.site:
+            site = urlsplit(self.site).hostname if "//" in self.site else self.site
             host = urlsplit(record["url"]).hostname or ""
-            site = urlsplit(self.site).hostname or self.site if "//" in self.site else self.site
-            if host != site and not host.endswith("." + site):
+            if host != site and not host.endswith(f".{site}"):
                 return False
         return True
 
@@ -79,7 +80,12 @@ def story_names(store: Store) -> list[str]:
 
 
 def export_records(store: Store, flt: ExportFilter) -> Iterator[dict]:
-    """The export records of one story, streamed; StoreError for an unknown story."""
+    """The export records of one story, streamed; StoreError for an unknown story.
+
+    Each canonical URL is exported once: its newest capture, with that capture's newest
+    document (re-extraction adds documents, never replaces them). Filters apply to that
+    newest verdict, not to any older one.
+    """
     with Session(store.engine) as session:
         story = session.scalar(select(models.Story).where(models.Story.name == flt.story))
         if story is None:
@@ -90,15 +96,11 @@ def export_records(store: Store, flt: ExportFilter) -> Iterator[dict]:
             .join(models.Document, models.Document.page_id == models.Page.id)
             .join(models.Match, models.Match.document_id == models.Document.id)
             .where(models.Match.story_id == story.id)
-            .order_by(models.Page.canonical_url, models.Page.fetched_at.desc())
+            .order_by(
+                models.Page.canonical_url, models.Page.fetched_at.desc(), models.Document.id.desc()
+            )
             .execution_options(yield_per=500)
         )
-        if not flt.all:
-            query = query.where(models.Match.is_match.is_(True))
-        if not flt.include_duplicates:
-            query = query.where(models.Match.duplicate_of.is_(None))
-        if flt.min_score is not None:
-            query = query.where(models.Match.score >= flt.min_score)
         previous = None
         for page, document, match in session.execute(query):
             if page.canonical_url == previous:
@@ -140,52 +142,3 @@ def story_warc_files(store: Store, story: str) -> list[str]:
             .order_by(models.Page.warc_file)
         )
         return list(session.scalars(query))
-
-
-def write_wacz(records: Iterator[dict], warc_files: list[Path], out: Path) -> int:
-    """Package WARCs and the story's pages (with their text, for full-text search in
-    ReplayWeb.page) as a WACZ file with the ``wacz`` tool; return the number of pages."""
-    try:
-        from wacz.main import main as wacz_main
-    except ImportError:
-        raise StoreError(
-            "--format wacz needs the wacz package: pip install 'storycrawl[wacz]'"
-        ) from None
-    missing = [str(path) for path in warc_files if not path.exists()]
-    if missing:
-        raise StoreError(f"WARC file {missing[0]} is missing")
-    with tempfile.TemporaryDirectory() as tmp:
-        pages = Path(tmp) / "pages.jsonl"
-        with open(pages, "w", encoding="utf-8") as stream:
-            header = {"format": "json-pages-1.0", "id": "pages", "title": "Story pages"}
-            stream.write(json.dumps(header) + "\n")
-            count = 0
-            for record in records:
-                page = {
-                    "id": hashlib.sha1(
-                        f"{record['url']} {record['fetched_at']}".encode()
-                    ).hexdigest()[:20],
-                    "url": record["url"],
-                    "ts": datetime.fromisoformat(record["fetched_at"]).strftime(
-                        "%Y-%m-%dT%H:%M:%SZ"
-                    ),
-                    "title": record["title"] or record["url"],
-                    "text": record["text"],
-                }
-                stream.write(json.dumps(page, ensure_ascii=False) + "\n")
-                count += 1
-        with contextlib.redirect_stdout(io.StringIO()):
-            status = wacz_main(
-                ["create", "-o", str(out), "-p", str(pages), *(str(p) for p in warc_files)]
-            )
-    if status:
-        raise StoreError(f"wacz could not package {out} (status {status})")
-    return count
-
-
-def write_jsonl(records: Iterator[dict], out: TextIO) -> int:
-    count = 0
-    for record in records:
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        count += 1
-    return count

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -20,15 +21,9 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
-from archive.export import (
-    ExportFilter,
-    export_records,
-    story_names,
-    story_warc_files,
-    write_jsonl,
-    write_wacz,
-)
+from archive.export import ExportFilter, export_records, story_names, story_warc_files
 from archive.extract import extract as extract_page
+from archive.formats import write_csv, write_jsonl, write_parquet, write_txt, write_wacz
 from archive.store import Store, StoreError, database_url, open_engine
 from archive.verify import check_pages, count_pages
 from crawler.config import Config
@@ -227,9 +222,10 @@ def _day(value: str | None) -> date | None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "wacz"]),
+    type=click.Choice(["jsonl", "csv", "parquet", "txt", "wacz"]),
     default="jsonl",
-    help="jsonl: the export records; wacz: the story's WARCs, indexes and pages.",
+    help="txt: a directory of text files and metadata.jsonl; "
+    "wacz: the story's WARCs, indexes and pages in one package.",
 )
 @click.option("--out", default="-", help="Output file, or - for standard output.")
 @click.option("--all", "all_", is_flag=True, help="Every document, not only matches.")
@@ -238,6 +234,7 @@ def _day(value: str | None) -> date | None:
 @click.option("--since", help="Published on or after YYYY-MM-DD.")
 @click.option("--until", help="Published on or before YYYY-MM-DD.")
 @click.option("--site", help="Only this outlet (host name).")
+@click.option("--language", help="Only this language (ISO 639-1 code, e.g. en).")
 @click.option("--data", type=click.Path(path_type=Path), help="Data directory.")
 @click.option("--db", envvar="STORYCRAWL_DB", help="SQLAlchemy database URL.")
 def export(
@@ -250,6 +247,7 @@ def export(
     since: str | None,
     until: str | None,
     site: str | None,
+    language: str | None,
     data: Path | None,
     db: str | None,
 ) -> None:
@@ -268,6 +266,7 @@ def export(
         since=_day(since),
         until=_day(until),
         site=site,
+        language=language,
     )
     records = _guarded(lambda: export_records(store, flt))
     first = _guarded(lambda: next(records, None))  # unknown story fails before a file is made
@@ -277,24 +276,49 @@ def export(
             yield first
         yield from records
 
-    if fmt == "wacz":
-        if out == "-":
-            raise BadInput("--format wacz writes a file: give it with --out STORY.wacz")
-        warc_dir = (data or DEFAULT_DATA) / "warc"
-        files = [warc_dir / name for name in story_warc_files(store, story)]
-        count = _guarded(lambda: write_wacz(chained(), files, Path(out)))
-    elif out == "-":
-        count = write_jsonl(chained(), sys.stdout)
-    else:
-        count = _guarded(lambda: _write_file(Path(out), chained()))
+    count = _guarded(lambda: _export(fmt, chained(), out, store, story, data))
     click.echo(f"exported {count} records of story {story!r}", err=True)
 
 
-def _write_file(path: Path, records) -> int:
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8") as stream:
-        count = write_jsonl(records, stream)
-    partial.replace(path)  # a reader never sees half an export under the final name
+def _export(fmt: str, records, out: str, store: Store, story: str, data: Path | None) -> int:
+    if fmt in ("jsonl", "csv"):
+        writer = write_jsonl if fmt == "jsonl" else write_csv
+        if out == "-":
+            count = writer(records, sys.stdout)
+            sys.stdout.flush()  # a full disk or closed pipe is reported here, as one line
+            return count
+        return _atomically(Path(out), lambda path: _write_text_file(path, writer, records))
+    if out == "-":
+        raise BadInput(f"--format {fmt} writes files: name where with --out")
+    if fmt == "parquet":
+        return _atomically(Path(out), lambda path: write_parquet(records, path))
+    if fmt == "txt":
+        return _atomically(Path(out), lambda path: write_txt(records, path))
+    warc_dir = (data or DEFAULT_DATA) / "warc"
+    files = [warc_dir / name for name in story_warc_files(store, story)]
+    return _atomically(Path(out), lambda path: write_wacz(records, files, path))
+
+
+def _write_text_file(path: Path, writer, records) -> int:
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        return writer(records, stream)
+
+
+def _atomically(path: Path, write: Callable[[Path], int]) -> int:
+    """Write under a temporary name, renamed when complete: a reader never sees half an
+    export under the final name, and a failed export leaves nothing behind."""
+    if path.is_dir() and any(path.iterdir()):
+        raise BadInput(f"{str(path)!r} is a directory that is not empty")
+    partial = path.with_name(f"{path.stem}.partial{path.suffix}")
+    try:
+        count = write(partial)
+        os.replace(partial, path)
+    except BaseException:
+        if partial.is_dir():
+            shutil.rmtree(partial)
+        else:
+            partial.unlink(missing_ok=True)
+        raise
     return count
 
 
@@ -384,7 +408,8 @@ def demo(data: Path, port: int) -> None:
         web.stop()
     store = _guarded(lambda: _open_store(data, None))
     export_path = data / f"{story.name}.jsonl"
-    _write_file(export_path, export_records(store, ExportFilter(story=story.name)))
+    records = export_records(store, ExportFilter(story=story.name))
+    _atomically(export_path, lambda path: _write_text_file(path, write_jsonl, records))
     _summary(story, stats, export_path)
 
 

@@ -9,8 +9,12 @@ worker processes that keep the Twisted reactor free to fetch.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import multiprocessing
+import os
 import re
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from importlib.metadata import version
@@ -92,13 +96,29 @@ def extract(html: str | bytes, url: str) -> Document | None:
     )
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: a crawl killed with SIGKILL must not leave its workers behind,
+    idle and holding trafilatura's memory, adopted by init."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 class ExtractorPool:
     """Extraction in worker processes, awaited from the reactor's asyncio loop."""
 
     def __init__(self, workers: int):
         # spawn, not fork: forking a process that runs a reactor and threads is unsafe.
         self._executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
         )
 
     async def extract(self, html: str, url: str) -> Document | None:

@@ -77,6 +77,8 @@ class Document(Base):
     simhash: Mapped[str] = mapped_column(String(16))
     is_article: Mapped[bool]
     extractor: Mapped[str] = mapped_column(String(100))
+    # Re-extraction adds a newer document to the page; export takes the newest.
+    created_at: Mapped[datetime]
 
     page: Mapped[Page] = relationship(back_populates="document")
     matches: Mapped[list[Match]] = relationship(back_populates="document")

@@ -1,12 +1,17 @@
-"""Engine and session handling, and the batched writes a crawl makes.
+"""Engine and session handling, schema migrations, and the batched writes a crawl makes.
 
 Every page is written with its document and match in the transaction of its batch, so a
 crawl killed at any moment leaves whole pages or none. Writes run on one worker thread:
 the reactor never waits on the database, and SQLite sees a single writer.
+
+The schema is Alembic's (``archive/migrations``). A new database is created at the head
+revision; one at any other revision is refused with the command that migrates it, so a
+crawl never writes into a schema this code does not know, and no migration runs unasked.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -14,13 +19,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, select
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from archive import models
 from archive.extract import Document
 from archive.warc import Original, WarcRef, warc_date
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+#: The revision of a database made before storycrawl had migrations: ``create_all`` of the
+#: models as they were then, which is what this revision creates.
+BASELINE = "0001"
 
 
 class StoreError(Exception):
@@ -31,19 +46,138 @@ def database_url(data_dir: Path, db: str | None) -> str:
     return db or f"sqlite:///{data_dir / 'storycrawl.db'}"
 
 
-def open_engine(url: str) -> Engine:
-    """An engine with the schema in place, or a StoreError that says what is wrong."""
+def display_url(url: str) -> str:
+    """The URL as messages show it: as given, but with a password hidden."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    return url if parsed.password is None else parsed.render_as_string(hide_password=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The driver's own words on one line: SQLAlchemy adds the SQL and a link on more lines,
+    and drivers (psycopg) add hints on theirs."""
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, built in code: the package ships no alembic.ini, and the
+    migrations run on the given connection (see ``migrations/env.py``)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache
+def _revisions() -> tuple[str, frozenset[str]]:
+    """The head revision, whose schema this code reads and writes, and every revision."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    head = scripts.get_current_head()
+    assert head is not None, f"no migrations in {MIGRATIONS}"
+    return head, frozenset(script.revision for script in scripts.walk_revisions())
+
+
+def head_revision() -> str:
+    return _revisions()[0]
+
+
+def _engine(url: str) -> Engine:
     try:
         engine = create_engine(url)
-    except (ArgumentError, ImportError) as exc:
-        raise StoreError(f"cannot use database URL {url!r}: {exc}") from exc
+    except ArgumentError as exc:  # NoSuchModuleError too: an unknown dialect or driver name
+        raise StoreError(
+            f"cannot use database URL {display_url(url)!r} ({_one_line(exc)}): give one like "
+            "sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
+        ) from exc
+    except ImportError as exc:
+        raise StoreError(
+            f"cannot use database URL {display_url(url)!r}: install its driver ({exc})"
+        ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    try:
-        models.Base.metadata.create_all(engine)
-    except OperationalError as exc:
-        raise StoreError(f"cannot open database {engine.url!r}: {exc.orig}") from exc
     return engine
+
+
+def _schema_state(engine: Engine, url: str) -> tuple[str | None, bool]:
+    """The database's revision, and whether it holds any storycrawl table. A revision this
+    code does not know (a newer storycrawl migrated the database) is a StoreError."""
+    try:
+        with engine.connect() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+            tables = set(inspect(connection).get_table_names())
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open database {display_url(url)}: {_one_line(exc)}") from exc
+    head, known = _revisions()
+    if revision is not None and revision not in known:
+        engine.dispose()
+        raise StoreError(
+            f"database {display_url(url)} is at revision {revision}, which this storycrawl "
+            f"does not know (it needs {head}): upgrade storycrawl"
+        )
+    return revision, bool(tables & set(models.Base.metadata.tables))
+
+
+def _migrate(engine: Engine, url: str, stamp: str | None = None) -> None:
+    """Upgrade to the head revision, after recording ``stamp`` as the revision of a database
+    that is at one but does not say so (made before migrations)."""
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                # Batch operations copy a table and drop the original, which foreign keys
+                # pointing at it would refuse; the pragma only takes outside a transaction.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            config = alembic_config(connection)
+            if stamp:
+                command.stamp(config, stamp)
+            command.upgrade(config, "head")
+            connection.commit()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot migrate database {display_url(url)}: {_one_line(exc)}") from exc
+    finally:
+        engine.dispose()  # the migration's connection, foreign keys off, is not for reuse
+
+
+def open_engine(url: str) -> Engine:
+    """An engine on a database at the head revision (a new database is created there), or
+    a StoreError that says what is wrong and what to run."""
+    engine = _engine(url)
+    revision, has_tables = _schema_state(engine, url)
+    head = head_revision()
+    if revision == head:
+        return engine
+    if revision is None and not has_tables:
+        _migrate(engine, url)
+        return engine
+    engine.dispose()
+    state = (
+        f"is at revision {revision}"
+        if revision
+        else "has storycrawl tables but no revision (made before migrations)"
+    )
+    raise StoreError(
+        f"database {display_url(url)} {state}, this storycrawl needs {head}: "
+        "run `storycrawl db upgrade`"
+    )
+
+
+def upgrade_database(url: str) -> tuple[str | None, str]:
+    """Migrate the database to the head revision; return the revisions before and after.
+
+    Before is None for a new, empty database; a database made before migrations counts as
+    being at the baseline revision, which is what its tables are."""
+    engine = _engine(url)
+    revision, has_tables = _schema_state(engine, url)
+    if revision is None and has_tables:
+        revision = BASELINE
+        _migrate(engine, url, stamp=BASELINE)
+    elif revision != head_revision():
+        _migrate(engine, url)
+    engine.dispose()
+    return revision, head_revision()
 
 
 def _sqlite_pragmas(connection, _record) -> None:
@@ -88,7 +222,9 @@ class Store:
                 session.commit()
             except SQLAlchemyError as exc:
                 session.rollback()
-                raise StoreError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+                raise StoreError(
+                    f"database error: {exc.__class__.__name__}: {_one_line(exc)}"
+                ) from exc
 
     def story_id(self, name: str, definition: dict) -> int:
         """The story's row id, created with this definition on its first crawl."""
@@ -135,6 +271,7 @@ class Store:
             )
 
     def write_pages(self, crawl_id: int, story_id: int, records: list[PageRecord]) -> None:
+        created_at = now()
         with self.session() as session:
             for record in records:
                 page = models.Page(
@@ -166,6 +303,7 @@ class Store:
                     simhash=doc.simhash,
                     is_article=doc.is_article,
                     extractor=doc.extractor,
+                    created_at=created_at,
                 )
                 session.add(document)
                 if record.score is not None:

@@ -17,7 +17,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from archive import models
 from archive.store import Store
-from archive.warc import payload_digest, read_record
+from archive.warc import OPEN_SUFFIX, payload_digest, read_record
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,10 @@ class Disagreement:
 
 def _problems(page: models.Page, warc_dir: Path) -> Iterator[str]:
     path = warc_dir / page.warc_file
+    if not path.exists():
+        # Rows name the file as it is once closed; a crawl killed before closing it left
+        # the records under the name they were written to.
+        path = path.with_name(page.warc_file + OPEN_SUFFIX)
     if not path.exists():
         yield f"WARC file {page.warc_file} is missing"
         return

@@ -24,7 +24,15 @@ from twisted.python.failure import Failure
 from archive.export import ExportFilter, export_records, story_names, story_warc_files
 from archive.extract import extract as extract_page
 from archive.formats import write_csv, write_jsonl, write_parquet, write_txt, write_wacz
-from archive.store import Store, StoreError, database_url, open_engine
+from archive.store import (
+    Store,
+    StoreError,
+    database_url,
+    display_url,
+    open_engine,
+    upgrade_database,
+)
+from archive.summary import story_candidates, story_summaries
 from archive.verify import check_pages, count_pages
 from crawler.config import Config
 from crawler.newsweb import NewsWeb
@@ -322,6 +330,48 @@ def _atomically(path: Path, write: Callable[[Path], int]) -> int:
     return count
 
 
+# -- stories, show -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--data", type=click.Path(path_type=Path), help="Data directory.")
+@click.option("--db", envvar="STORYCRAWL_DB", help="SQLAlchemy database URL.")
+def stories(data: Path | None, db: str | None) -> None:
+    """The stories in the database, with their crawls, pages and matches."""
+    store = _guarded(lambda: _open_store(data, db))
+    table = Table(title="Stories")
+    for column in ("story", "crawls", "pages", "matches", "last crawl", "how it ended"):
+        table.add_column(column)
+    for story in story_summaries(store):
+        last = story.last_crawl.strftime("%Y-%m-%d %H:%M UTC") if story.last_crawl else "never"
+        table.add_row(
+            story.name, str(story.crawls), str(story.pages), str(story.matches), last,
+            story.last_finish or "",
+        )  # fmt: skip
+    Console().print(table)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--data", type=click.Path(path_type=Path), help="Data directory.")
+@click.option("--db", envvar="STORYCRAWL_DB", help="SQLAlchemy database URL.")
+def show(name: str, data: Path | None, db: str | None) -> None:
+    """A story's matches and candidates, best first, with scores and verdicts."""
+    store = _guarded(lambda: _open_store(data, db))
+    candidates = _guarded(lambda: story_candidates(store, name))
+    table = Table(title=f"Story {name!r}: every judged page, best first")
+    for column in ("score", "verdict", "date", "title", "url", "why"):
+        table.add_column(column, overflow="fold")
+    for candidate in candidates:
+        verdict = "match" if candidate.is_match else "rejected"
+        why = candidate.reasons.get("rejected") or ("seed" if candidate.reasons.get("seed") else "")
+        table.add_row(
+            f"{candidate.score:.2f}", verdict, candidate.date or "", candidate.title or "",
+            candidate.url, why,
+        )  # fmt: skip
+    Console().print(table)
+
+
 # -- verify -------------------------------------------------------------------------------
 
 
@@ -341,6 +391,27 @@ def verify(data: Path | None, db: str | None, warc_dir: Path | None) -> None:
     click.echo(f"checked {pages} pages against {warc_dir}: {problems or 'no'} disagreements")
     if problems:
         raise click.exceptions.Exit(1)
+
+
+# -- db -----------------------------------------------------------------------------------
+
+
+@cli.group(name="db")
+def db_group() -> None:
+    """The database's schema: Alembic migrations."""
+
+
+@db_group.command(name="upgrade")
+@click.option("--data", type=click.Path(path_type=Path), help="Data directory.")
+@click.option("--db", envvar="STORYCRAWL_DB", help="SQLAlchemy database URL.")
+def db_upgrade(data: Path | None, db: str | None) -> None:
+    """Migrate the database to the schema this storycrawl needs (a new one is created)."""
+    url = database_url(data or DEFAULT_DATA, db)
+    before, after = _guarded(lambda: upgrade_database(url))
+    if before == after:
+        click.echo(f"{display_url(url)} already at {after}")
+    else:
+        click.echo(f"upgraded {display_url(url)} from {before or 'an empty database'} to {after}")
 
 
 # -- extract ------------------------------------------------------------------------------

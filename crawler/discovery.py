@@ -31,7 +31,10 @@ sitemaps_found = object()
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 _PAGINATION = re.compile(r"(/page/\d+/?(\?|$)|[?&](page|p)=\d+)", re.IGNORECASE)
-_LINKS = LinkExtractor(unique=True, tags=("a", "area"), attrs=("href",))
+#: Links to follow for a story: Scrapy's default skips images, PDFs, archives and other
+#: files no story text can be extracted from. A broad crawl archives whole sites, files too.
+_STORY_LINKS = LinkExtractor(unique=True, tags=("a", "area"), attrs=("href",))
+_ALL_LINKS = LinkExtractor(unique=True, tags=("a", "area"), attrs=("href",), deny_extensions=[])
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,9 @@ def navigation_kind(url: str) -> str | None:
     return None
 
 
-def page_links(response: HtmlResponse) -> Iterator[Candidate]:
+def page_links(response: HtmlResponse, broad: bool = False) -> Iterator[Candidate]:
     """Every crawlable link of an HTML page, marked as navigation or content."""
-    for link in _LINKS.extract_links(response):
+    for link in (_ALL_LINKS if broad else _STORY_LINKS).extract_links(response):
         if link.nofollow or is_not_crawlable(link.url):
             continue
         yield Candidate(link.url, " ".join(link.text.split()), navigation=navigation_kind(link.url))

@@ -35,11 +35,13 @@ from crawler.urls import host_of
 logger = logging.getLogger(__name__)
 
 CAPTURE_NOTE = (
-    "HTTP bytes captured at Scrapy's response_downloaded signal: headers as received, body "
-    "with its Content-Encoding kept but its chunking already removed by the client; "
-    "Transfer-Encoding and a stale Content-Length are kept as X-Crawler-Transfer-Encoding and "
-    "X-Crawler-Content-Length, and a true Content-Length is written. The request record holds "
-    "the headers Scrapy sent, Host added when the client set it itself."
+    "HTTP bytes captured at Scrapy's response_downloaded signal: status, headers and body as "
+    "received, the body with its Content-Encoding kept and its chunking removed by the "
+    "client. Twisted drops the connection-control headers (Transfer-Encoding, Connection, "
+    "Keep-Alive) before Scrapy sees them, so they are not recorded; a Content-Length that no "
+    "longer matches the body (a truncated download) is kept as X-Crawler-Content-Length and a "
+    "true Content-Length written. The request record holds the headers Scrapy sent, Host "
+    "added when the client set it itself."
 )
 
 

@@ -16,6 +16,8 @@ from crawler.cli import DEMO_SETTINGS, demo_story
 from crawler.newsweb import NewsWeb, Served
 from crawler.storyfile import StoryDefinition
 
+pytest_plugins = ["tests.databases"]
+
 
 @pytest.fixture(scope="session")
 def news_web() -> Iterator[NewsWeb]:

@@ -44,7 +44,8 @@ def settings(tmp_path: Path) -> Settings:
     values = Settings()
     values.setmodule("crawler.settings", priority="project")
     values.setdict({"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
-                    "STORYCRAWL_EXTRACT_WORKERS": 1, "LOG_LEVEL": "WARNING"})  # fmt: skip
+                    "STORYCRAWL_EXTRACT_WORKERS": 1, "LOG_LEVEL": "WARNING",
+                    "STORYCRAWL_DATA_DIR": str(tmp_path)})  # fmt: skip
     return values
 
 

@@ -199,7 +199,8 @@ class StorySpider(Spider):
         self._seed_done()
         await self._profile_ready.wait()
         if isinstance(response, HtmlResponse) and not self.problem:
-            for request in self._follow(discovery.page_links(response), 1.0, from_listing=False):
+            links = discovery.page_links(response, self.story.broad)
+            for request in self._follow(links, 1.0, from_listing=False):
                 yield request
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
@@ -218,7 +219,8 @@ class StorySpider(Spider):
                 yield request
         listing = document is None or not document.is_article
         score = verdict.score if verdict else 0.0
-        for request in self._follow(discovery.page_links(response), score, from_listing=listing):
+        links = discovery.page_links(response, self.story.broad)
+        for request in self._follow(links, score, from_listing=listing):
             yield request
 
     # Feeds and sitemaps are only requested once the profile is ready (see start() and

@@ -60,7 +60,8 @@ class Page(Base):
     warc_type: Mapped[str] = mapped_column(String(20))  # response, or revisit of one
     payload_digest: Mapped[str | None] = mapped_column(String(100))
 
-    document: Mapped[Document | None] = relationship(back_populates="page")
+    # One per extraction: re-extraction adds a document, the newest is the one exported.
+    documents: Mapped[list[Document]] = relationship(back_populates="page")
 
 
 class Document(Base):
@@ -80,7 +81,7 @@ class Document(Base):
     # Re-extraction adds a newer document to the page; export takes the newest.
     created_at: Mapped[datetime]
 
-    page: Mapped[Page] = relationship(back_populates="document")
+    page: Mapped[Page] = relationship(back_populates="documents")
     matches: Mapped[list[Match]] = relationship(back_populates="document")
 
 

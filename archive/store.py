@@ -289,34 +289,94 @@ class Store:
                     payload_digest=record.warc.payload_digest,
                 )
                 session.add(page)
-                if record.document is None:
-                    continue
-                doc = record.document
-                document = models.Document(
-                    page=page,
-                    title=doc.title,
-                    author=doc.author,
-                    date=doc.date,
-                    sitename=doc.sitename,
-                    language=doc.language,
-                    text=doc.text,
-                    simhash=doc.simhash,
-                    is_article=doc.is_article,
-                    extractor=doc.extractor,
-                    created_at=created_at,
+                if record.document is not None:
+                    verdict = Judged(
+                        page.id, record.document, record.score, record.is_match, record.reasons,
+                        record.duplicate_of,
+                    )  # fmt: skip
+                    _add_document(session, page, verdict, created_at, story_id)
+
+    def story_pages(self, story: str) -> list[StoredPage]:
+        """The story's stored HTML pages, oldest first: what re-extraction works from."""
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(models.Page)
+                .join(models.Crawl, models.Crawl.id == models.Page.crawl_id)
+                .join(models.Story, models.Story.id == models.Crawl.story_id)
+                .where(
+                    models.Story.name == story,
+                    models.Page.status == 200,
+                    models.Page.content_type.like("text/html%"),
                 )
-                session.add(document)
-                if record.score is not None:
-                    session.add(
-                        models.Match(
-                            story_id=story_id,
-                            document=document,
-                            score=record.score,
-                            is_match=record.is_match,
-                            reasons=record.reasons,
-                            duplicate_of=record.duplicate_of,
-                        )
-                    )
+                .order_by(models.Page.id)
+            ).scalars()
+            return [StoredPage(p.id, p.url, p.warc_file, p.warc_offset, p.warc_type) for p in rows]
+
+    def page_of_record(self, record_id: str) -> StoredPage | None:
+        with Session(self.engine) as session:
+            p = session.scalar(select(models.Page).where(models.Page.warc_record_id == record_id))
+            return StoredPage(p.id, p.url, p.warc_file, p.warc_offset, p.warc_type) if p else None
+
+    def add_documents(self, story_id: int, judged: list[Judged]) -> None:
+        """New documents (and verdicts) for stored pages, as re-extraction makes them: the
+        old ones stay, the newest is the one export takes."""
+        created_at = now()
+        with self.session() as session:
+            for item in judged:
+                page = session.get_one(models.Page, item.page_id)
+                _add_document(session, page, item, created_at, story_id)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A document made from a stored page, with the story's verdict on it (if judged)."""
+
+    page_id: int | None
+    document: Document
+    score: float | None = None
+    is_match: bool = False
+    reasons: dict = field(default_factory=dict)
+    duplicate_of: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    id: int
+    url: str
+    warc_file: str
+    warc_offset: int
+    warc_type: str
+
+
+def _add_document(
+    session: Session, page: models.Page, verdict: Judged, created_at: datetime, story_id: int
+) -> None:
+    doc = verdict.document
+    document = models.Document(
+        page=page,
+        title=doc.title,
+        author=doc.author,
+        date=doc.date,
+        sitename=doc.sitename,
+        language=doc.language,
+        text=doc.text,
+        simhash=doc.simhash,
+        is_article=doc.is_article,
+        extractor=doc.extractor,
+        created_at=created_at,
+    )
+    session.add(document)
+    if verdict.score is not None:
+        session.add(
+            models.Match(
+                story_id=story_id,
+                document=document,
+                score=verdict.score,
+                is_match=verdict.is_match,
+                reasons=verdict.reasons,
+                duplicate_of=verdict.duplicate_of,
+            )
+        )
 
 
 class BatchWriter:

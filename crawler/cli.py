@@ -22,6 +22,7 @@ from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
 from archive.export import ExportFilter, export_records, story_names, story_warc_files
+from archive.extract import EXTRACTOR_NAME
 from archive.extract import extract as extract_page
 from archive.formats import write_csv, write_jsonl, write_parquet, write_txt, write_wacz
 from archive.store import (
@@ -36,6 +37,7 @@ from archive.summary import story_candidates, story_summaries
 from archive.verify import check_pages, count_pages
 from crawler.config import Config
 from crawler.newsweb import NewsWeb
+from crawler.reextract import reextract as rerun
 from crawler.spiders.story import StorySpider, story_settings
 from crawler.storyfile import (
     DEFAULT_DATA,
@@ -370,6 +372,31 @@ def show(name: str, data: Path | None, db: str | None) -> None:
             candidate.url, why,
         )  # fmt: skip
     Console().print(table)
+
+
+# -- reextract ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--story", help="Only this story (default: every story in the database).")
+@click.option("--threshold", type=click.FloatRange(0, 1), help="Same-story threshold.")
+@click.option("--data", type=click.Path(path_type=Path), help="Data directory.")
+@click.option("--db", envvar="STORYCRAWL_DB", help="SQLAlchemy database URL.")
+def reextract(story: str | None, threshold: float | None, data: Path | None, db: str | None):
+    """Extract and judge the archived pages again, from the WARC files alone."""
+    store = _guarded(lambda: _open_store(data, db))
+    warc_dir = (data or DEFAULT_DATA) / "warc"
+    defaults = Settings()
+    defaults.setmodule("crawler.settings")
+    threshold = defaults.getfloat("STORYCRAWL_THRESHOLD") if threshold is None else threshold
+    for name in [story] if story else story_names(store):
+        done = _guarded(
+            lambda name=name: rerun(store, warc_dir, name, threshold, os.cpu_count() or 1)
+        )
+        click.echo(
+            f"{name}: {done.pages} pages, {done.documents} documents extracted again "
+            f"({EXTRACTOR_NAME}), {done.matches} matches"
+        )
 
 
 # -- verify -------------------------------------------------------------------------------

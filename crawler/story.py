@@ -90,14 +90,18 @@ class Verdict:
     reasons: dict
 
 
+#: A seed is the story by definition: the user said so.
+SEED_VERDICT = Verdict(1.0, True, {"seed": True})
+
+
 @dataclass
 class StoryProfile:
     """What the seed articles are about, and the judge that compares pages with it."""
 
-    keywords: tuple[str, ...] = ()
-    since: date | None = None
-    until: date | None = None
-    threshold: float = 0.3
+    keywords: tuple[str, ...]
+    since: date | None
+    until: date | None
+    threshold: float
     seed_vectors: list[dict[str, float]] = field(default_factory=list)
     seed_titles: list[str] = field(default_factory=list)
     _centroid: dict[str, float] = field(default_factory=dict)

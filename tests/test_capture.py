@@ -82,7 +82,8 @@ async def test_gzip_page_is_archived_as_received_and_decoded_for_text(tmp_path, 
         row = session.scalars(
             select(models.Page).where(models.Page.url.endswith("/japan-aegis-ashore-gzip"))
         ).one()
-        assert row.document is not None and PARAGRAPHS[0][:80] in row.document.text
+        [document] = row.documents
+        assert PARAGRAPHS[0][:80] in document.text
     record = read_record(tmp_path / "warc" / row.warc_file, row.warc_offset)
     served = named.routes["/japan-aegis-ashore-gzip"]().body
     assert record.http_headers.get_header("Content-Encoding") == "gzip"

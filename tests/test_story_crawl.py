@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -180,3 +181,26 @@ def test_wacz_export_validates(crawl: CrawlRun, tmp_path) -> None:
         pages = package.read("pages/pages.jsonl").decode().splitlines()
     assert {f"archive/{p.name}" for p in crawl.warc_files} <= set(names)
     assert len(pages) - 1 == len(crawl.export())  # a header line, then one per article
+
+
+def test_stories_and_show_list_what_was_found(crawl: CrawlRun, news_web: NewsWeb) -> None:
+    listing = storycrawl("stories", "--data", str(crawl.data))
+    assert listing.returncode == 0, listing.stderr
+    [row] = [line for line in listing.stdout.splitlines() if crawl.story.name in line]
+    cells = [cell.strip() for cell in row.strip("│ ").split("│")]
+    assert cells[:4] == [crawl.story.name, "1", str(len(crawl.served) - 4), "11"]
+    shown = subprocess.run(
+        [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())",
+         "show", crawl.story.name, "--data", str(crawl.data)],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "400"},
+    )  # fmt: skip
+    lines = shown.stdout.splitlines()
+    verdicts = {}
+    for article in news_web.articles:
+        url = news_web.url(article.id)
+        found = [line for line in lines if f" {url} " in line]
+        if found:
+            verdicts[article.label] = verdicts.get(article.label, set()) | {
+                "match" if "│ match" in found[0] else "rejected"
+            }
+    assert verdicts["story"] == {"match"} and verdicts["neighbour"] == {"rejected"}

@@ -26,7 +26,7 @@ from archive.extract import Document, ExtractorPool
 from archive.store import PageRecord
 from crawler import discovery
 from crawler.config import Config, user_agent
-from crawler.story import StoryProfile, Verdict
+from crawler.story import SEED_VERDICT, StoryProfile, Verdict
 from crawler.storyfile import StoryDefinition, story_from_file
 from crawler.urls import Scope, canonical, host_of
 
@@ -195,7 +195,7 @@ class StorySpider(Spider):
             self._seed_problem(response.url, "has no article text storycrawl could extract")
         else:
             self.profile.add_seed(document)
-            yield self._record(response, document, Verdict(1.0, True, {"seed": True}))
+            yield self._record(response, document, SEED_VERDICT)
         self._seed_done()
         await self._profile_ready.wait()
         if isinstance(response, HtmlResponse) and not self.problem:

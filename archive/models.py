@@ -38,6 +38,12 @@ class Crawl(Base):
     finished_at: Mapped[datetime | None]
     finish_reason: Mapped[str | None] = mapped_column(String(100))
     stats: Mapped[dict | None] = mapped_column(JSON)
+    # The run's figures: fetched, answered 304 or unchanged, new URLs, changed, new matches.
+    pages_fetched: Mapped[int | None]
+    not_modified: Mapped[int | None]
+    new_pages: Mapped[int | None]
+    changed_pages: Mapped[int | None]
+    new_matches: Mapped[int | None]
 
     story: Mapped[Story] = relationship(back_populates="crawls")
 
@@ -59,6 +65,8 @@ class Page(Base):
     warc_record_id: Mapped[str] = mapped_column(String(100))
     warc_type: Mapped[str] = mapped_column(String(20))  # response, or revisit of one
     payload_digest: Mapped[str | None] = mapped_column(String(100))
+    etag: Mapped[str | None] = mapped_column(String(300))  # validators for the next run's
+    last_modified: Mapped[str | None] = mapped_column(String(100))  # conditional request
 
     # One per extraction: re-extraction adds a document, the newest is the one exported.
     documents: Mapped[list[Document]] = relationship(back_populates="page")
@@ -100,3 +108,34 @@ class Match(Base):
     duplicate_of: Mapped[str | None] = mapped_column(Text)
 
     document: Mapped[Document] = relationship(back_populates="matches")
+
+
+class Candidate(Base):
+    """A URL a story's crawl chose to fetch, and how far it got: the kept frontier."""
+
+    __tablename__ = "candidates"
+    __table_args__ = (
+        UniqueConstraint("story_id", "canonical_url"),
+        Index("ix_candidates_state", "story_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    canonical_url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20))  # page, feed or sitemap
+    state: Mapped[str] = mapped_column(String(20))  # queued, then fetched
+    priority: Mapped[int]
+    depth: Mapped[int]
+    crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"))
+    updated_at: Mapped[datetime]
+
+
+class StoryLock(Base):
+    """Held by the one run of a story under way, whichever machine it runs on."""
+
+    __tablename__ = "story_locks"
+
+    story: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(300))
+    acquired_at: Mapped[datetime]

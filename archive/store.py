@@ -12,6 +12,8 @@ crawl never writes into a schema this code does not know, and no migration runs 
 from __future__ import annotations
 
 import functools
+import os
+import socket
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,7 +25,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -208,6 +212,52 @@ class PageRecord:
     is_match: bool = False
     reasons: dict = field(default_factory=dict)
     duplicate_of: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A URL the crawl has scheduled: written to the frontier so a stopped crawl resumes."""
+
+    canonical_url: str
+    url: str
+    kind: str
+    priority: int
+    depth: int
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A frontier URL the crawl got an answer for (any status): not to be resumed."""
+
+    canonical_url: str
+
+
+@dataclass(frozen=True)
+class Archived:
+    """The newest capture of a URL in a story's archive, as an incremental run sees it."""
+
+    url: str
+    fetched_at: datetime
+    crawl_id: int
+    etag: str | None
+    last_modified: str | None
+    payload_digest: str | None
+    is_article: bool
+    original: Original | None  # its newest full response: what a 304's revisit refers to
+
+
+BatchItem = PageRecord | Queued | Fetched
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    pages_fetched: int
+    not_modified: int
+    new_pages: int
+    changed_pages: int
+    new_matches: int
 
 
 class Store:
@@ -243,7 +293,7 @@ class Store:
             session.flush()
             return crawl.id
 
-    def finish_crawl(self, crawl_id: int, reason: str, stats: dict) -> None:
+    def finish_crawl(self, crawl_id: int, reason: str, stats: dict, figures: RunFigures) -> None:
         """Record how a crawl ended; only a finished one makes its definition the story's,
         so a run with a mistyped seed does not overwrite what the story was."""
         with self.session() as session:
@@ -251,8 +301,114 @@ class Store:
             crawl.finished_at = now()
             crawl.finish_reason = reason
             crawl.stats = stats
+            for name, value in vars(figures).items():
+                setattr(crawl, name, value)
             if reason == "finished":
                 crawl.story.definition = crawl.definition
+
+    def last_crawl(self, story: str) -> tuple[int, str | None] | None:
+        """The story's latest crawl and how it ended (None: it never did, it was killed)."""
+        with Session(self.engine) as session:
+            row = session.execute(
+                select(models.Crawl.id, models.Crawl.finish_reason)
+                .join(models.Story, models.Story.id == models.Crawl.story_id)
+                .where(models.Story.name == story)
+                .order_by(models.Crawl.id.desc())
+                .limit(1)
+            ).first()
+            return (row[0], row[1]) if row else None
+
+    def archived(self, story: str) -> dict[str, Archived]:
+        """The newest capture of every URL the story's crawls fetched, by canonical URL."""
+        with Session(self.engine) as session:
+            articles = set(
+                session.scalars(
+                    select(models.Document.page_id).where(models.Document.is_article.is_(True))
+                )
+            )
+            pages = session.scalars(
+                select(models.Page)
+                .join(models.Crawl, models.Crawl.id == models.Page.crawl_id)
+                .join(models.Story, models.Story.id == models.Crawl.story_id)
+                .where(models.Story.name == story)
+                .order_by(models.Page.fetched_at)
+                .execution_options(yield_per=1000)
+            )
+            found: dict[str, Archived] = {}
+            for page in pages:
+                before = found.get(page.canonical_url)
+                original = before.original if before else None
+                if page.warc_type == "response" and page.status == 200:
+                    original = Original(
+                        page.url,
+                        warc_date(page.fetched_at),
+                        page.warc_record_id,
+                        page.payload_digest,
+                    )
+                found[page.canonical_url] = Archived(
+                    url=page.url,
+                    fetched_at=page.fetched_at,
+                    crawl_id=page.crawl_id,
+                    etag=page.etag or (before.etag if before else None),
+                    last_modified=page.last_modified or (before.last_modified if before else None),
+                    payload_digest=page.payload_digest,
+                    is_article=page.id in articles or bool(before and before.is_article),
+                    original=original,
+                )
+            return found
+
+    def queued(self, story: str) -> list[Queued]:
+        """The frontier a stopped crawl left: URLs scheduled but never fetched."""
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(models.Candidate)
+                .join(models.Story, models.Story.id == models.Candidate.story_id)
+                .where(models.Story.name == story, models.Candidate.state == "queued")
+                .order_by(models.Candidate.priority.desc())
+            )
+            return [Queued(c.canonical_url, c.url, c.kind, c.priority, c.depth) for c in rows]
+
+    def stored_document(self, story: str, canonical_url: str) -> Document | None:
+        """The newest document of a URL in the story's archive (a seed not fetched again)."""
+        with Session(self.engine) as session:
+            row = session.execute(
+                select(models.Page, models.Document)
+                .join(models.Document, models.Document.page_id == models.Page.id)
+                .join(models.Crawl, models.Crawl.id == models.Page.crawl_id)
+                .join(models.Story, models.Story.id == models.Crawl.story_id)
+                .where(models.Story.name == story, models.Page.canonical_url == canonical_url)
+                .order_by(models.Page.fetched_at.desc(), models.Document.id.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            page, doc = row
+            return Document(
+                url=page.url, canonical_url=page.canonical_url, title=doc.title,
+                author=doc.author, date=doc.date, sitename=doc.sitename, language=doc.language,
+                text=doc.text, simhash=doc.simhash, is_article=doc.is_article,
+                extractor=doc.extractor,
+            )  # fmt: skip
+
+    def acquire_lock(self, story: str, holder: str, stale_after: float) -> str | None:
+        """Take the story's run lock; return the current holder instead when another run
+        has it (a lock older than ``stale_after`` seconds is a crashed run's: taken over)."""
+        with self.session() as session:
+            lock = session.get(models.StoryLock, story, with_for_update=True)
+            if lock is not None:
+                age = (now() - lock.acquired_at).total_seconds()
+                if age < stale_after and _alive(lock.holder):
+                    return f"{lock.holder} since {lock.acquired_at:%Y-%m-%d %H:%M:%S} UTC"
+                session.delete(lock)
+                session.flush()
+            session.add(models.StoryLock(story=story, holder=holder, acquired_at=now()))
+        return None
+
+    def release_lock(self, story: str, holder: str) -> None:
+        with self.session() as session:
+            lock = session.get(models.StoryLock, story)
+            if lock is not None and lock.holder == holder:
+                session.delete(lock)
 
     def original(self, digest: str) -> Original | None:
         """The first archived response with this payload digest: the digest index that
@@ -270,10 +426,18 @@ class Store:
                 else None
             )
 
-    def write_pages(self, crawl_id: int, story_id: int, records: list[PageRecord]) -> None:
+    def write_batch(self, crawl_id: int, story_id: int, items: list[BatchItem]) -> None:
+        """Pages with their documents and verdicts, and frontier changes, in one transaction."""
         created_at = now()
         with self.session() as session:
-            for record in records:
+            for item in items:
+                if isinstance(item, Queued):
+                    _queue(session, story_id, crawl_id, item, created_at)
+                    continue
+                if isinstance(item, Fetched):
+                    _mark_fetched(session, story_id, item.canonical_url, created_at)
+                    continue
+                record = item
                 page = models.Page(
                     crawl_id=crawl_id,
                     url=record.url,
@@ -287,6 +451,8 @@ class Store:
                     warc_record_id=record.warc.record_id,
                     warc_type=record.warc.rec_type,
                     payload_digest=record.warc.payload_digest,
+                    etag=record.etag,
+                    last_modified=record.last_modified,
                 )
                 session.add(page)
                 if record.document is not None:
@@ -325,6 +491,49 @@ class Store:
             for item in judged:
                 page = session.get_one(models.Page, item.page_id)
                 _add_document(session, page, item, created_at, story_id)
+
+
+def _alive(holder: str) -> bool:
+    """Whether a lock holder ("host:pid") still runs; a holder on another host is assumed
+    alive, its lock going stale only with age."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _upsert(session: Session, table, values: dict, keys: list[str], update: dict):
+    """INSERT … ON CONFLICT DO UPDATE, in the dialect of the database at hand."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table).values(**values)
+    session.execute(statement.on_conflict_do_update(index_elements=keys, set_=update))
+
+
+def _queue(session: Session, story_id: int, crawl_id: int, item: Queued, when: datetime) -> None:
+    values = dict(
+        story_id=story_id, canonical_url=item.canonical_url, url=item.url, kind=item.kind,
+        state="queued", priority=item.priority, depth=item.depth, crawl_id=crawl_id,
+        updated_at=when,
+    )  # fmt: skip
+    update = {k: v for k, v in values.items() if k not in ("story_id", "canonical_url")}
+    _upsert(session, models.Candidate.__table__, values, ["story_id", "canonical_url"], update)
+
+
+def _mark_fetched(session: Session, story_id: int, canonical_url: str, when: datetime) -> None:
+    session.execute(
+        update(models.Candidate)
+        .where(
+            models.Candidate.story_id == story_id, models.Candidate.canonical_url == canonical_url
+        )
+        .values(state="fetched", updated_at=when)
+    )
 
 
 @dataclass(frozen=True)
@@ -387,12 +596,12 @@ class BatchWriter:
         self.crawl_id = crawl_id
         self.story_id = story_id
         self.batch_size = batch_size
-        self._pending: list[PageRecord] = []
+        self._pending: list[BatchItem] = []
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storycrawl-db")
         self._sent: list[Future] = []
         self.written = 0
 
-    def add(self, record: PageRecord) -> Future | None:
+    def add(self, record: BatchItem) -> Future | None:
         """Queue a record; return the write's future when a batch was sent off."""
         self._pending.append(record)
         if len(self._pending) >= self.batch_size:
@@ -402,7 +611,7 @@ class BatchWriter:
     def flush(self) -> Future:
         batch, self._pending = self._pending, []
         self.written += len(batch)
-        future = self._thread.submit(self.store.write_pages, self.crawl_id, self.story_id, batch)
+        future = self._thread.submit(self.store.write_batch, self.crawl_id, self.story_id, batch)
         self._sent = [f for f in self._sent if not f.done() or f.exception()] + [future]
         return future
 

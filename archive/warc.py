@@ -28,6 +28,7 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 OPEN_SUFFIX = ".open"
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 DEFAULT_MAX_SIZE = 1_000_000_000
 
 #: Headers that Scrapy has already undone (the chunking) and whose values therefore no
@@ -58,6 +59,7 @@ class Original:
     url: str
     date: str  # its WARC-Date
     record_id: str
+    digest: str | None = None  # its payload digest
 
 
 @dataclass(frozen=True)
@@ -214,9 +216,15 @@ class WarcWriter:
             rec_type=record.rec_type,
         )
 
-    def write_exchange(self, exchange: Exchange, original: Original | None = None) -> WarcRef:
-        """Write the response record (or, for a payload archived before, a revisit record
-        referring to ``original``), then the request record; return the first's place."""
+    def write_exchange(
+        self, exchange: Exchange, original: Original | None = None, not_modified: bool = False
+    ) -> WarcRef:
+        """Write the response record, then the request record; return the first's place.
+
+        With ``original`` the first is a revisit record referring to it: of the
+        identical-payload-digest profile, or, for a 304 answer to a conditional request
+        (``not_modified``), of the server-not-modified profile.
+        """
         writer = self._writer_for_group()
         date = warc_date(exchange.fetched_at)
         protocol = exchange.protocol or "HTTP/1.1"
@@ -239,6 +247,19 @@ class WarcWriter:
                 http_headers=http_headers,
                 warc_headers_dict=response_headers,
             )
+        elif not_modified:
+            response_headers |= {
+                "WARC-Profile": NOT_MODIFIED_PROFILE,
+                "WARC-Refers-To": original.record_id,
+                "WARC-Refers-To-Target-URI": original.url,
+                "WARC-Refers-To-Date": original.date,
+            }
+            if original.digest:
+                response_headers["WARC-Payload-Digest"] = original.digest
+            response = writer.create_warc_record(
+                exchange.url, "revisit", http_headers=http_headers,
+                warc_headers_dict=response_headers,
+            )  # fmt: skip
         else:
             response_headers["WARC-Refers-To"] = original.record_id
             response = writer.create_revisit_record(

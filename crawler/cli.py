@@ -48,6 +48,7 @@ from crawler.storyfile import (
 )
 
 EXIT_BAD_INPUT = 2
+EXIT_STORY_BUSY = 75
 
 
 class BadInput(click.ClickException):
@@ -55,6 +56,16 @@ class BadInput(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"storycrawl: error: {self.format_message()}", err=True)
+
+
+class StoryBusy(click.ClickException):
+    """Another run of the story holds its lock: nothing wrong, try again later (EX_TEMPFAIL),
+    which is what cron and the scheduler do."""
+
+    exit_code = EXIT_STORY_BUSY
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"storycrawl: {self.format_message()}", err=True)
 
 
 def main(args: list[str] | None = None) -> int:
@@ -107,20 +118,11 @@ def crawl_settings(story: StoryDefinition, overrides: dict[str, Any] | None = No
     return settings
 
 
-def prepare_storage(config: Config) -> Store:
-    """Create the data and WARC directories and open the database, or say what is wrong."""
-    for directory in (config.data_dir, config.warc_dir):
-        directory.mkdir(parents=True, exist_ok=True)
-        if not os.access(directory, os.W_OK):
-            raise StoreError(f"cannot write to directory {str(directory)!r}")
-    return Store(open_engine(config.db_url))
-
-
 def run_crawl(story: StoryDefinition, overrides: dict[str, Any] | None = None) -> dict:
     """Crawl one story to the end in this process; return the crawl's stats."""
     settings = crawl_settings(story, overrides)
     config = _guarded(lambda: Config.from_settings(settings))
-    _guarded(lambda: prepare_storage(config))
+    _guarded(config.prepare_storage)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(StorySpider)
     failures: list[Failure] = []
@@ -129,6 +131,8 @@ def run_crawl(story: StoryDefinition, overrides: dict[str, Any] | None = None) -
     if failures:
         raise click.ClickException(f"the crawl failed: {failures[0].getErrorMessage()}")
     spider = crawler.spider
+    if spider is not None and spider.locked_by:
+        raise StoryBusy(f"story {story.name!r} is being crawled already, by {spider.locked_by}")
     if spider is not None and spider.problem:
         raise BadInput(spider.problem)
     return crawler.stats.get_stats()
@@ -151,6 +155,11 @@ _CRAWL_OPTIONS = [
     click.option("--allow-private", is_flag=True, help="Allow private addresses not named."),
     click.option("--broad", is_flag=True, help="Follow every in-site link."),
     click.option("--no-dedup", is_flag=True, help="Never write revisit records."),
+    click.option(
+        "--recrawl-after",
+        help="Fetch archived articles older than this again "
+        "(conditionally): 6h, 2d, 0 for always. Default 1d.",
+    ),
 ]
 
 
@@ -199,8 +208,18 @@ def _summary(story: StoryDefinition, stats: dict, export_path: Path | None = Non
         table.add_row(record["title"] or "", outlet, record["date"] or "", f"{record['score']:.2f}")
     console.print(table)
     warc_files = sorted(p.name for p in config.warc_dir.glob("*.warc.gz"))
-    console.print(f"pages fetched:  {stats.get('response_received_count', 0)}")
-    console.print(f"matches:        {len(records)}")
+    console.print(
+        f"pages fetched:  {stats.get('storycrawl/run/fetched', 0)} "
+        f"({stats.get('storycrawl/run/new', 0)} new, "
+        f"{stats.get('storycrawl/run/changed', 0)} changed, "
+        f"{stats.get('storycrawl/run/not_modified', 0)} not modified; "
+        f"{stats.get('storycrawl/incremental/not_fetched', 0)} archived recently, not fetched)"
+    )
+    console.print(
+        f"matches:        {len(records)} ({stats.get('storycrawl/run/new_matches', 0)} new)"
+    )
+    if recovered := stats.get("storycrawl/warc/recovered_files"):
+        console.print(f"recovered:      {recovered} WARC files an interrupted crawl left open")
     console.print(f"finish reason:  {stats.get('finish_reason', '?')}")
     console.print(f"WARC files:     {len(warc_files)} in {config.warc_dir}")
     console.print(f"database:       {config.db_url}")
@@ -410,13 +429,14 @@ def verify(data: Path | None, db: str | None, warc_dir: Path | None) -> None:
     """Check that every page row points at its own, intact WARC record."""
     store = _guarded(lambda: _open_store(data, db))
     warc_dir = warc_dir or (data or DEFAULT_DATA) / "warc"
-    problems = 0
+    wrong: set[int] = set()
     for disagreement in check_pages(store, warc_dir):
         click.echo(str(disagreement))
-        problems += 1
+        wrong.add(disagreement.page_id)
     pages = count_pages(store)
-    click.echo(f"checked {pages} pages against {warc_dir}: {problems or 'no'} disagreements")
-    if problems:
+    verdict = f"{len(wrong)} of them disagree" if wrong else "no disagreements"
+    click.echo(f"checked {pages} pages against {warc_dir}: {verdict}")
+    if wrong:
         raise click.exceptions.Exit(1)
 
 

@@ -9,7 +9,7 @@ from typing import Self
 
 from scrapy.settings import BaseSettings
 
-from archive.store import database_url
+from archive.store import Store, StoreError, database_url, open_engine
 from crawler import __version__
 
 
@@ -65,3 +65,12 @@ class Config:
         if not 0 <= config.link_floor <= 1:
             raise ValueError("STORYCRAWL_LINK_FLOOR must lie between 0 and 1")
         return config
+
+    def prepare_storage(self) -> Store:
+        """Create the data and WARC directories and open the database, or say what is
+        wrong (StoreError) before anything is fetched."""
+        for directory in (self.data_dir, self.warc_dir):
+            directory.mkdir(parents=True, exist_ok=True)
+            if not os.access(directory, os.W_OK):
+                raise StoreError(f"cannot write to directory {str(directory)!r}")
+        return Store(open_engine(self.db_url))

@@ -146,8 +146,13 @@ class WarcCapture:
             ip_address=str(response.ip_address) if response.ip_address else None,
             truncated=truncated,
         )
-        original = self._original(exchange)
-        ref = self.writer.write_exchange(exchange, original)
+        previous = request.meta.get("storycrawl_previous")
+        if exchange.status == 304 and previous is not None:
+            ref = self.writer.write_exchange(exchange, previous, not_modified=True)
+            original = previous
+        else:
+            original = self._original(exchange)
+            ref = self.writer.write_exchange(exchange, original)
         if original is None and ref.payload_digest and exchange.status == 200:
             self._originals.setdefault(
                 ref.payload_digest,

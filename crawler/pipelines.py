@@ -1,15 +1,18 @@
-"""Hands finished pages to archive/ for storage, in batches, off the reactor thread."""
+"""Hands finished pages, and the frontier's changes, to archive/ for storage: in batches,
+off the reactor thread."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Self
 
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
+from scrapy.http import Response
 
-from archive.store import BatchWriter, PageRecord, Store, open_engine
+from archive.store import BatchWriter, Fetched, PageRecord, Queued, RunFigures, Store, open_engine
 from crawler.config import Config
+from crawler.urls import canonical
 
 
 class StorePipeline:
@@ -24,7 +27,12 @@ class StorePipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         config = Config.from_settings(crawler.settings)
         pipeline = cls(crawler, Store(open_engine(config.db_url)), config.db_batch)
-        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        for handler, signal in (
+            (pipeline.request_scheduled, signals.request_scheduled),
+            (pipeline.response_received, signals.response_received),
+            (pipeline.spider_closed, signals.spider_closed),
+        ):
+            crawler.signals.connect(handler, signal=signal)
         return pipeline
 
     def open_spider(self) -> None:
@@ -33,6 +41,21 @@ class StorePipeline:
         self.crawl_id = self.store.start_crawl(story_id, story.as_json())
         self.crawler.stats.set_value("storycrawl/crawl_id", self.crawl_id)
         self.writer = BatchWriter(self.store, self.crawl_id, story_id, self.batch_size)
+
+    # The frontier is kept in the database as it changes, so that a crawl stopped in any way,
+    # SIGKILL included, resumes from it (see crawler.incremental).
+
+    def request_scheduled(self, request: Request) -> None:
+        if self.writer is not None and (kind := request.meta.get("storycrawl_kind")):
+            queued = Queued(
+                canonical(request.url), request.url, kind, request.priority,
+                request.meta.get("depth", 0),
+            )  # fmt: skip
+            self.writer.add(queued)
+
+    def response_received(self, response: Response, request: Request) -> None:
+        if self.writer is not None and request.meta.get("storycrawl_kind"):
+            self.writer.add(Fetched(canonical(request.url)))
 
     async def process_item(self, item: PageRecord) -> PageRecord:
         assert self.writer is not None
@@ -46,8 +69,16 @@ class StorePipeline:
         if self.writer is None or self.crawl_id is None:
             return  # the crawl never opened
         self.writer.close()
-        stats = {k: v for k, v in self.crawler.stats.get_stats().items() if _jsonable(v)}
-        self.store.finish_crawl(self.crawl_id, reason, stats)
+        stats = self.crawler.stats
+        figures = RunFigures(
+            pages_fetched=stats.get_value("storycrawl/run/fetched", 0),
+            not_modified=stats.get_value("storycrawl/run/not_modified", 0),
+            new_pages=stats.get_value("storycrawl/run/new", 0),
+            changed_pages=stats.get_value("storycrawl/run/changed", 0),
+            new_matches=stats.get_value("storycrawl/run/new_matches", 0),
+        )
+        plain = {k: v for k, v in stats.get_stats().items() if _jsonable(v)}
+        self.store.finish_crawl(self.crawl_id, reason, plain, figures)
 
 
 def _jsonable(value: object) -> bool:

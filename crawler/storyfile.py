@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from crawler.incremental import parse_duration
 from crawler.urls import host_of, is_http_url
 
 DEFAULT_DATA = Path("storycrawl-data")
@@ -40,6 +41,7 @@ class StoryDefinition:
     allow_private: bool = False
     broad: bool = False
     no_dedup: bool = False
+    recrawl_after: str = "1d"  # how old an archived article must be to be fetched again
     schedule: str | None = None  # read by the scheduler; a crawl ignores it
 
     @property
@@ -124,6 +126,12 @@ def build_story(file_keys: dict[str, Any], options: dict[str, Any]) -> StoryDefi
     for key in ("data", "warc_dir"):
         if merged.get(key):
             values[key] = Path(merged[key])
+    if merged.get("recrawl_after") is not None:
+        try:
+            parse_duration(str(merged["recrawl_after"]))
+        except ValueError as exc:
+            raise StoryError(f"recrawl_after: {exc}") from None
+        values["recrawl_after"] = str(merged["recrawl_after"])
     for key in ("db", "schedule"):
         if merged.get(key):
             values[key] = str(merged[key])

@@ -842,7 +842,8 @@ def recrawls(crawl: Crawl, tmp_path_factory: pytest.TempPathFactory) -> Recrawls
     data = tmp_path_factory.mktemp("recrawl") / "data"
     shutil.copytree(crawl.data, data)
     written = []
-    for args in ([], ["--no-dedup"]):
+    # --recrawl-after 0: fetch every archived page again (conditionally), however recent.
+    for args in (["--recrawl-after", "0"], ["--recrawl-after", "0", "--no-dedup"]):
         before = set(os.listdir(data / "warc"))
         again = crawl_story(crawl.server, data, *args, DOWNLOAD_MAXSIZE=MAXSIZE)
         new = sorted(p for p in again.warc_files if p.name not in before)

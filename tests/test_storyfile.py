@@ -70,5 +70,5 @@ def test_story_from_options_alone() -> None:
     assert story.seeds == (SEED,) and story.keywords == ("Aegis",)
     assert story.as_json() == {
         "name": "s", "seeds": [SEED], "keywords": ["Aegis"], "max_pages": 5000,
-        "max_depth": 6, "data": "storycrawl-data",
+        "max_depth": 6, "data": "storycrawl-data", "recrawl_after": "1d",
     }  # fmt: skip

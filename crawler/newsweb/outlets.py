@@ -185,6 +185,14 @@ class Article:
     author: str | None = None
     tags: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
+    updated: datetime | None = None  # when the article was last changed, if ever
+
+    @property
+    def version(self) -> str:
+        """A digest of what the article says: its validator (ETag), which page chrome such
+        as the latest-headlines sidebar does not change, as a CMS computes it."""
+        text = "\x00".join((self.title, self.subtitle or "", self.body, self.date.isoformat()))
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
 
     @property
     def paragraphs(self) -> list[str]:
@@ -238,6 +246,7 @@ def _article(record: dict[str, Any]) -> Article:
         author=record.get("author"),
         tags=tuple(record.get("tags", ())),
         related=tuple(record.get("related", ())),
+        updated=record.get("updated"),
     )
 
 

@@ -54,6 +54,7 @@ class Page:
     body: bytes
     content_type: str = HTML_TYPE
     modified: datetime | None = None
+    etag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,11 @@ class Site:
             pages.update(self._listing(f"/tag/{slug}/", tag, tagged))
         for article in self.articles:
             path = self.paths[article.id]
-            pages[path] = Page(self._article_page(article), modified=article.date)
+            pages[path] = Page(
+                self._article_page(article),
+                modified=article.updated or article.date,
+                etag=article.version,
+            )
             pages["/print" + path] = Page(self._print_page(article))
         pages["/about/"] = self._info_page("/about/", "About us", ABOUT_TEXT)
         pages["/contacts/"] = self._info_page("/contacts/", "Contacts", CONTACTS_TEXT)

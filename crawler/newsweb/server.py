@@ -141,7 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Vary"] = "Accept-Encoding"
         if status == 200 and page.modified:
             headers["Last-Modified"] = format_datetime(page.modified.astimezone(UTC), usegmt=True)
-            headers["ETag"] = f'W/"{hashlib.sha1(body).hexdigest()[:16]}"'
+            headers["ETag"] = f'W/"{page.etag or hashlib.sha1(body).hexdigest()[:16]}"'
             if _not_modified(self.headers, headers["ETag"], page.modified):
                 return 304, headers, b""
         if is_html and _accepts_gzip(self.headers.get("Accept-Encoding", "")):
@@ -233,6 +233,14 @@ class NewsWeb:
             thread.start()
             self._threads.append(thread)
         return self
+
+    def publish(self, articles: Sequence[Article]) -> None:
+        """Replace the web's articles while it runs: new ones appear on home, section and
+        tag pages, feeds and sitemaps; a changed one gets a new ETag and Last-Modified."""
+        self.articles = list(articles)
+        self._by_id = {article.id: article for article in self.articles}
+        for server in self._servers:
+            server.site = Site(server.outlet, self.articles, self._base_urls)
 
     def stop(self) -> None:
         for server in self._servers:

@@ -20,6 +20,8 @@ class StorySummary:
     matches: int
     last_crawl: datetime | None
     last_finish: str | None
+    last_new_matches: int | None
+    schedule: str | None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ def story_summaries(store: Store) -> list[StorySummary]:
             select(
                 models.Story.id,
                 models.Story.name,
+                models.Story.definition,
                 func.coalesce(crawls.c.crawls, 0),
                 func.coalesce(pages.c.pages, 0),
                 func.coalesce(matches.c.matches, 0),
@@ -78,14 +81,21 @@ def story_summaries(store: Store) -> list[StorySummary]:
             .order_by(models.Story.name)
         ).all()
         summaries = []
-        for story_id, name, n_crawls, n_pages, n_matches, last in rows:
-            finish = session.scalar(
-                select(models.Crawl.finish_reason)
+        for story_id, name, definition, n_crawls, n_pages, n_matches, last in rows:
+            crawl = session.scalar(
+                select(models.Crawl)
                 .where(models.Crawl.story_id == story_id)
                 .order_by(models.Crawl.started_at.desc())
                 .limit(1)
             )
-            summaries.append(StorySummary(name, n_crawls, n_pages, n_matches, last, finish))
+            summaries.append(
+                StorySummary(
+                    name, n_crawls, n_pages, n_matches, last,
+                    crawl.finish_reason if crawl else None,
+                    crawl.new_matches if crawl else None,
+                    definition.get("schedule"),
+                )
+            )  # fmt: skip
         return summaries
 
 

@@ -6,11 +6,13 @@ Bad input ends in one line on stderr and exit status 2, before anything stored i
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ from archive.verify import check_pages, count_pages
 from crawler.config import Config
 from crawler.newsweb import NewsWeb
 from crawler.reextract import reextract as rerun
+from crawler.schedule import load_schedule, next_run, serve
 from crawler.spiders.story import StorySpider, story_settings
 from crawler.storyfile import (
     DEFAULT_DATA,
@@ -351,6 +354,25 @@ def _atomically(path: Path, write: Callable[[Path], int]) -> int:
     return count
 
 
+# -- schedule -----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("stories", type=click.Path(exists=True, path_type=Path))
+@click.option("-s", "--set", "scrapy_settings", multiple=True, metavar="NAME=VALUE",
+              help="A Scrapy setting for every run (repeatable).")  # fmt: skip
+def schedule(stories: Path, scrapy_settings: tuple[str, ...]) -> None:
+    """Run stories on their cron schedules until stopped (SIGTERM, Ctrl-C).
+
+    STORIES is a story file, a file of [[story]] tables, or a folder of story files; each
+    story needs schedule = "cron expression". Each run is a `storycrawl crawl` process."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    with tempfile.TemporaryDirectory(prefix="storycrawl-schedule-") as workdir:
+        scheduled = _guarded(lambda: load_schedule(stories, Path(workdir)))
+        extra = [arg for item in scrapy_settings for arg in ("-s", item)]
+        serve(scheduled, extra)
+
+
 # -- stories, show -----------------------------------------------------------------------
 
 
@@ -361,13 +383,18 @@ def stories(data: Path | None, db: str | None) -> None:
     """The stories in the database, with their crawls, pages and matches."""
     store = _guarded(lambda: _open_store(data, db))
     table = Table(title="Stories")
-    for column in ("story", "crawls", "pages", "matches", "last crawl", "how it ended"):
+    columns = ("story", "crawls", "pages", "matches", "last run", "how it ended",
+               "new matches", "next run")  # fmt: skip
+    for column in columns:
         table.add_column(column)
+    when = "%Y-%m-%d %H:%M UTC"
     for story in story_summaries(store):
-        last = story.last_crawl.strftime("%Y-%m-%d %H:%M UTC") if story.last_crawl else "never"
+        last = story.last_crawl.strftime(when) if story.last_crawl else "never"
+        upcoming = next_run(story.schedule, datetime.now(UTC))
         table.add_row(
             story.name, str(story.crawls), str(story.pages), str(story.matches), last,
-            story.last_finish or "",
+            story.last_finish or "", str(story.last_new_matches or 0),
+            upcoming.strftime(when) if upcoming else "not scheduled",
         )  # fmt: skip
     Console().print(table)
 

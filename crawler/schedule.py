@@ -1,0 +1,146 @@
+"""`storycrawl schedule`: run stories on their cron schedules, for as long as it runs.
+
+Each run is `storycrawl crawl STORY.toml` in a process of its own, so every crawl gets a
+fresh Twisted reactor and a crash cannot take the scheduler down. Two schedulers (on two
+machines sharing the database) never crawl one story at once: the crawl takes the story's
+lock in the database and a run that finds it taken exits with status 75, logged as skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import tomli_w
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from crawler.storyfile import StoryDefinition, StoryError, build_story, load_story_file
+
+logger = logging.getLogger("storycrawl.schedule")
+
+#: Exit status of a crawl that found its story's lock taken (EX_TEMPFAIL).
+BUSY = 75
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    story: StoryDefinition
+    file: Path  # the story file a run is started with
+    trigger: CronTrigger
+
+
+def trigger(story: StoryDefinition) -> CronTrigger:
+    try:
+        return CronTrigger.from_crontab(story.schedule or "", timezone=UTC)
+    except ValueError as exc:
+        raise StoryError(f"story {story.name!r}: schedule {story.schedule!r}: {exc}") from None
+
+
+def next_run(schedule: str | None, after: datetime) -> datetime | None:
+    """When a schedule fires next after ``after`` (None for no or a bad schedule)."""
+    if not schedule:
+        return None
+    try:
+        return CronTrigger.from_crontab(schedule, timezone=UTC).get_next_fire_time(None, after)
+    except ValueError:
+        return None
+
+
+def load_schedule(source: Path, workdir: Path) -> list[Scheduled]:
+    """Stories from one story file, a file of ``[[story]]`` tables, or a folder of story
+    files; each must have a ``schedule``. Stories from a shared file are written to
+    ``workdir`` one per file, since a run takes one story file."""
+    if source.is_dir():
+        files = sorted(source.glob("*.toml"))
+        if not files:
+            raise StoryError(f"no story files (*.toml) in {str(source)!r}")
+        entries = [(load_story_file(f), f) for f in files]
+    else:
+        keys = load_story_file(source)
+        tables = keys.get("story")
+        if isinstance(tables, list):
+            entries = [(table, None) for table in tables]
+        else:
+            entries = [(keys, source)]
+    scheduled = []
+    for keys, file in entries:
+        story = build_story(keys, {})
+        if not story.schedule:
+            raise StoryError(f'story {story.name!r} has no schedule = "…" (a cron expression)')
+        if file is None:
+            file = workdir / f"{story.name}.toml"
+            file.write_text(tomli_w.dumps(keys), encoding="utf-8")
+        scheduled.append(Scheduled(story, file, trigger(story)))
+    return scheduled
+
+
+class Runner:
+    """Starts one crawl process per firing and keeps track of those still running."""
+
+    def __init__(self, extra_args: list[str]):
+        self.extra_args = extra_args
+        self._running: dict[str, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+
+    def run(self, scheduled: Scheduled) -> None:
+        name = scheduled.story.name
+        command = [
+            sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())",
+            "crawl", str(scheduled.file), *self.extra_args,
+        ]  # fmt: skip
+        started = time.monotonic()
+        logger.info("story %s: run started", name)
+        with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as crawl:
+            with self._lock:
+                self._running[name] = crawl
+            _, err = crawl.communicate()
+            with self._lock:
+                self._running.pop(name, None)
+        took = time.monotonic() - started
+        last = (err or b"").decode(errors="replace").strip().splitlines()[-1:] or [""]
+        if crawl.returncode == 0:
+            logger.info("story %s: run finished in %.1f s", name, took)
+        elif crawl.returncode == BUSY:
+            logger.info("story %s: skipped, %s", name, last[0].removeprefix("storycrawl: "))
+        else:
+            logger.error("story %s: run failed (status %s): %s", name, crawl.returncode, last[0])
+
+    def stop(self) -> None:
+        """Ask running crawls to stop as Ctrl-C would: they close their WARCs and rows."""
+        with self._lock:
+            running = list(self._running.values())
+        for crawl in running:
+            crawl.send_signal(signal.SIGTERM)
+
+
+def serve(scheduled: list[Scheduled], extra_args: list[str]) -> None:
+    """Run until SIGTERM or SIGINT, then let running crawls finish their stop cleanly."""
+    scheduler = BlockingScheduler(timezone=UTC)
+    runner = Runner(extra_args)
+    for item in scheduled:
+        scheduler.add_job(
+            runner.run, item.trigger, args=[item], id=item.story.name, name=item.story.name,
+            max_instances=1, coalesce=True, misfire_grace_time=60,
+        )  # fmt: skip
+        logger.info(
+            "story %s: schedule %r, next run %s", item.story.name, item.story.schedule,
+            item.trigger.get_next_fire_time(None, datetime.now(UTC)),
+        )  # fmt: skip
+
+    def stop(signum: int, _frame: object) -> None:
+        logger.info("received %s: stopping", signal.Signals(signum).name)
+        runner.stop()
+        scheduler.shutdown(wait=True)  # returns once the crawls asked to stop have stopped
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scheduler.start()
+    logger.info("stopped")

@@ -1,0 +1,61 @@
+"""`storycrawl schedule`: a story on a one-minute cron runs every minute, never twice at once,
+even with two schedulers sharing the database (as on two machines)."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime
+from itertools import pairwise
+from pathlib import Path
+
+from crawler.cli import DEMO_SETTINGS, demo_story
+from crawler.newsweb import NewsWeb
+from tests.conftest import settings_args, storycrawl, write_story_file
+
+MAIN = "import sys; from crawler.cli import main; sys.exit(main())"
+
+
+def finished_runs(data: Path) -> list[tuple[datetime, datetime]]:
+    if not (data / "storycrawl.db").exists():
+        return []
+    with sqlite3.connect(data / "storycrawl.db", timeout=10) as database:
+        rows = database.execute(
+            "SELECT started_at, finished_at FROM crawls WHERE finish_reason = 'finished' "
+            "ORDER BY started_at"
+        ).fetchall()
+    return [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in rows]
+
+
+def test_two_schedulers_run_a_story_every_minute_never_at_once(
+    news_web: NewsWeb, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    story = replace(demo_story(news_web, data), schedule="* * * * *", max_pages=15)
+    story_file = write_story_file(tmp_path / "story.toml", story)
+    command = [sys.executable, "-c", MAIN, "schedule", str(story_file),
+               *settings_args(DEMO_SETTINGS)]  # fmt: skip
+    schedulers = [subprocess.Popen(command, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 200
+        while len(finished_runs(data)) < 2 and time.monotonic() < deadline:
+            time.sleep(1)
+    finally:
+        for scheduler in schedulers:
+            scheduler.send_signal(signal.SIGTERM)
+        logs = [scheduler.communicate(timeout=60)[1] for scheduler in schedulers]
+    runs = finished_runs(data)
+    assert len(runs) >= 2, logs
+    for (_, first_end), (second_start, _) in pairwise(runs):
+        assert first_end <= second_start, f"two runs at once: {runs}"
+    assert [s.returncode for s in schedulers] == [0, 0], logs
+    log = "".join(logs)
+    assert log.count("run started") >= 2 and "run finished" in log and "stopping" in log
+    # Whichever scheduler lost the lock said so instead of crawling.
+    assert "skipped, story 'aegis-ashore' is being crawled already" in log
+    listing = storycrawl("stories", "--data", str(data))
+    assert "aegis-ashore" in listing.stdout and "not scheduled" not in listing.stdout

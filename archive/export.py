@@ -74,6 +74,28 @@ class ExportFilter:
         return True
 
 
+def newest_verdicts(
+    session: Session, story_id: int
+) -> Iterator[tuple[models.Page, models.Document, models.Match]]:
+    """The story's verdict on each canonical URL: its newest capture's newest document,
+    streamed in canonical-URL order."""
+    query = (
+        select(models.Page, models.Document, models.Match)
+        .join(models.Document, models.Document.page_id == models.Page.id)
+        .join(models.Match, models.Match.document_id == models.Document.id)
+        .where(models.Match.story_id == story_id)
+        .order_by(
+            models.Page.canonical_url, models.Page.fetched_at.desc(), models.Document.id.desc()
+        )
+        .execution_options(yield_per=500)
+    )
+    previous = None
+    for page, document, match in session.execute(query):
+        if page.canonical_url != previous:
+            previous = page.canonical_url
+            yield page, document, match
+
+
 def story_names(store: Store) -> list[str]:
     with Session(store.engine) as session:
         return list(session.scalars(select(models.Story.name).order_by(models.Story.name)))
@@ -91,21 +113,7 @@ def export_records(store: Store, flt: ExportFilter) -> Iterator[dict]:
         if story is None:
             known = ", ".join(story_names(store)) or "none yet"
             raise StoreError(f"unknown story {flt.story!r} (stories in this database: {known})")
-        query = (
-            select(models.Page, models.Document, models.Match)
-            .join(models.Document, models.Document.page_id == models.Page.id)
-            .join(models.Match, models.Match.document_id == models.Document.id)
-            .where(models.Match.story_id == story.id)
-            .order_by(
-                models.Page.canonical_url, models.Page.fetched_at.desc(), models.Document.id.desc()
-            )
-            .execution_options(yield_per=500)
-        )
-        previous = None
-        for page, document, match in session.execute(query):
-            if page.canonical_url == previous:
-                continue
-            previous = page.canonical_url
+        for page, document, match in newest_verdicts(session, story.id):
             record = {
                 "url": page.url,
                 "canonical_url": page.canonical_url,

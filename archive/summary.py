@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from archive import models
+from archive.export import newest_verdicts
 from archive.store import Store, StoreError
 
 
@@ -105,22 +106,11 @@ def story_candidates(store: Store, name: str) -> list[Candidate]:
         story = session.scalar(select(models.Story).where(models.Story.name == name))
         if story is None:
             raise StoreError(f"unknown story {name!r}")
-        rows = session.execute(
-            select(models.Page, models.Document, models.Match)
-            .join(models.Document, models.Document.page_id == models.Page.id)
-            .join(models.Match, models.Match.document_id == models.Document.id)
-            .where(models.Match.story_id == story.id)
-            .order_by(
-                models.Page.canonical_url, models.Page.fetched_at.desc(), models.Document.id.desc()
+        candidates = [
+            Candidate(
+                page.url, document.title, document.date, match.score, match.is_match,
+                match.reasons, page.fetched_at,
             )
-        )
-        newest: dict[str, Candidate] = {}
-        for page, document, match in rows:
-            newest.setdefault(
-                page.canonical_url,
-                Candidate(
-                    page.url, document.title, document.date, match.score, match.is_match,
-                    match.reasons, page.fetched_at,
-                ),
-            )  # fmt: skip
-        return sorted(newest.values(), key=lambda c: (-c.score, c.url))
+            for page, document, match in newest_verdicts(session, story.id)
+        ]  # fmt: skip
+        return sorted(candidates, key=lambda c: (-c.score, c.url))

@@ -184,15 +184,21 @@ def test_wacz_export_validates(crawl: CrawlRun, tmp_path) -> None:
 
 
 def test_stories_and_show_list_what_was_found(crawl: CrawlRun, news_web: NewsWeb) -> None:
-    listing = storycrawl("stories", "--data", str(crawl.data))
+    wide = {**os.environ, "COLUMNS": "400"}  # rich wraps table cells to the terminal's width
+    listing = subprocess.run(
+        [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())",
+         "stories", "--data", str(crawl.data)],
+        capture_output=True, text=True, env=wide,
+    )  # fmt: skip
     assert listing.returncode == 0, listing.stderr
     [row] = [line for line in listing.stdout.splitlines() if crawl.story.name in line]
     cells = [cell.strip() for cell in row.strip("│ ").split("│")]
     assert cells[:4] == [crawl.story.name, "1", str(len(crawl.served) - 4), "11"]
+    assert cells[5:] == ["finished", "9", "not scheduled"]  # 9 new matches besides the seeds
     shown = subprocess.run(
         [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())",
          "show", crawl.story.name, "--data", str(crawl.data)],
-        capture_output=True, text=True, env={**os.environ, "COLUMNS": "400"},
+        capture_output=True, text=True, env=wide,
     )  # fmt: skip
     lines = shown.stdout.splitlines()
     verdicts = {}

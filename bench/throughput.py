@@ -766,6 +766,8 @@ class RunResult:
     peak_crawler: int
     peak_workers: int
     server_cpu: float
+    machine_busy: float | None = None  # CPU seconds all processes used during the run
+    harness_cpu: float = 0.0  # CPU seconds this script used measuring it
     db_pages: int | None = None
     db_documents: int | None = None
     warc_bytes: int | None = None
@@ -800,6 +802,8 @@ def measure(
     log = AccessLog(server.access_log)
     server_pids = [server.proc.pid, *probe.descendants(server.proc.pid)]
     server_before = sum(probe.cpu(p) or 0.0 for p in server_pids)
+    machine_before = machine_cpu()
+    harness_before = _own_cpu()
     started = time.monotonic()
     proc = spawn(command, run_dir / "crawl.log", run_dir, None)
     crawler = proc.pid
@@ -854,6 +858,8 @@ def measure(
         _stop_profiler(spy)
     log.poll()
     server_after = sum(probe.cpu(p) or 0.0 for p in server_pids)
+    machine_after = machine_cpu()
+    harness = _own_cpu() - harness_before
     return RunResult(
         name=name,
         label=label,
@@ -869,9 +875,28 @@ def measure(
         peak_crawler=peaks.get(crawler, 0),
         peak_workers=sum(peaks[p] for p in worker_pids),
         server_cpu=server_after - server_before,
+        machine_busy=machine_after - machine_before if machine_after is not None else None,
+        harness_cpu=harness,
         trace=samples,
         note=note,
     )
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def machine_cpu() -> float | None:
+    """CPU seconds every process on the machine has used since boot (Linux /proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle, iowait
+    busy = sum(ticks[:8]) - idle  # up to steal; guest time is already in user
+    return busy / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
 
 
 def _exited(pid: int) -> bool | None:
@@ -1063,13 +1088,31 @@ def report_run(result: RunResult, expected: int, server: Server) -> None:
         "fetch window"
     )
     workers = result.cpu_total - result.cpu_crawler
-    print(
-        f"    CPU per page    {result.per_page(result.cpu_total):.2f} ms (user+sys of the "
-        f"tree: crawler {result.per_page(result.cpu_crawler):.2f} ms, its children "
-        f"{result.per_page(workers):.2f} ms); {result.cpu_total:.1f} CPU s = "
-        f"{result.cpu_total / result.wall:.2f} cores busy; server ({server.kind}) "
-        f"{result.per_page(result.server_cpu):.2f} ms/page"
+    split = (
+        f"crawler {result.per_page(result.cpu_crawler):.2f} ms, its children "
+        f"{result.per_page(workers):.2f} ms"
+        if result.workers
+        else "a single process"
     )
+    print(
+        f"    CPU per page    {result.per_page(result.cpu_total):.2f} ms (user+sys of the tree: "
+        f"{split}); {result.cpu_total:.1f} CPU s = {result.cpu_total / result.wall:.2f} cores "
+        f"busy; server ({server.kind}) {result.per_page(result.server_cpu):.2f} ms/page"
+    )
+    if result.machine_busy is not None:
+        ours = result.cpu_total + result.server_cpu + result.harness_cpu
+        others = result.machine_busy - ours
+        warning = (
+            "  <- other load: these numbers are skewed, run again on a quiet machine"
+            if others / result.wall > 0.15
+            else ""
+        )
+        print(
+            f"    machine         {result.machine_busy / result.wall:.2f} of {os.cpu_count()} "
+            f"cores busy: this crawl, the server, {result.harness_cpu / result.wall:.2f} for "
+            f"measuring, {max(others, 0) / result.wall:.2f} other (kernel, other processes)"
+            f"{warning}"
+        )
     workers_text = (
         f"{_mb(result.peak_workers)} (sum of {result.workers} extraction workers' peaks)"
         if result.workers
@@ -1083,27 +1126,24 @@ def report_run(result: RunResult, expected: int, server: Server) -> None:
 
 
 def report_trace(result: RunResult) -> None:
+    """RSS when the server had served each checkpoint's number of pages, and at the end."""
     shown = []
-    for checkpoint in (*CHECKPOINTS, None):
-        for elapsed, count, rss, workers in result.trace:
-            if checkpoint is None or count >= checkpoint:
-                shown.append((checkpoint, elapsed, count, rss, workers))
-                break
-        if checkpoint is None:
-            last = result.trace[-1]
-            shown[-1] = (None, *last)
-    for checkpoint, elapsed, count, rss, workers in shown:
-        where = f"at {checkpoint:,} pages" if checkpoint else "last sample"
-        extra = f", workers {_mb(workers)}" if result.workers else ""
+    for checkpoint in CHECKPOINTS:
+        sample = next((s for s in result.trace if s[1] >= checkpoint), None)
+        if sample:
+            shown.append((f"at {checkpoint:,} pages", checkpoint, *sample))
+    shown.append(("last sample", 0, *result.trace[-1]))
+    for where, _, elapsed, count, rss, workers in shown:
+        extra = f", workers {_mb(workers)}" if workers else ""
         print(
             f"    RSS {where:>17}  crawler {_mb(rss)}{extra}  "
             f"(t={elapsed:.0f} s, {count} requests served)"
         )
-    points = [s for s in shown if s[0]]
+    points = [s for s in shown if s[1]]
     if len(points) >= 2:
-        (a, _, _, rss_a, _), (b, _, _, rss_b, _) = points[0], points[-1]
+        (_, a, _, _, rss_a, _), (_, b, _, _, rss_b, _) = points[0], points[-1]
         growth = (rss_b - rss_a) / MB / ((b - a) / 1000)
-        print(f"    RSS growth      {growth:.2f} MB per 1,000 pages between {a:,} and {b:,}")
+        print(f"    RSS growth      {growth:+.2f} MB per 1,000 pages between {a:,} and {b:,}")
 
 
 def summary_table(results: list[RunResult], reference: RunResult | None) -> None:
@@ -1213,7 +1253,9 @@ def _run(args: argparse.Namespace, work: Path) -> Server | None:
         if args.server == "auto":
             print("server       nginx not found (apt-get install -y nginx): Twisted fallback")
         server = start_twisted(site_root, work, not args.no_gzip, server_limit)
-    coding = "no compression" if args.no_gzip else "pre-compressed gzip (gzip_static)"
+    coding = (
+        "uncompressed" if args.no_gzip else "pages pre-compressed, sent with Content-Encoding: gzip"
+    )
     print(f"server       {server.kind}: {server.description}, {coding}")
     seed = server.base_url + seed_path(site_root).lstrip("/")
     print(f"crawls       start at {seed} and {server.base_url}; limit {limit:.0f} s each\n")
@@ -1288,6 +1330,8 @@ def _run(args: argparse.Namespace, work: Path) -> Server | None:
             )
             read_database(result, run_dir / "data")
             report_run(result, info.pages, server)
+            if result.db_documents:
+                print("    WARNING: documents were stored: STORYCRAWL_EXTRACT=False not honoured")
             results.append(result)
         else:
             print("\n(3) archive-only: not available in this version")

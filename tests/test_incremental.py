@@ -43,6 +43,17 @@ def crawl(web: NewsWeb, data: Path, *args: str) -> Run:
     return Run(web.requests[already:], last_figures(data))
 
 
+def stored_pages(data: Path) -> int:
+    """Page rows so far; 0 while the database is still being created."""
+    if not (data / "storycrawl.db").exists():
+        return 0  # sqlite3.connect would create it
+    try:
+        with sqlite3.connect(data / "storycrawl.db", timeout=5) as database:
+            return database.execute("SELECT count(*) FROM pages").fetchone()[0]
+    except sqlite3.OperationalError:  # no file or no table yet
+        return 0
+
+
 def last_figures(data: Path) -> dict[str, int]:
     names = ("pages_fetched", "not_modified", "new_pages", "changed_pages", "new_matches")
     with sqlite3.connect(data / "storycrawl.db") as database:
@@ -166,16 +177,14 @@ def test_killed_run_resumes_without_fetching_any_url_twice(tmp_path: Path) -> No
         main = "import sys; from crawler.cli import main; sys.exit(main())"
         command = [sys.executable, "-c", main, "crawl", str(story), *settings_args(slow)]
         crawler = subprocess.Popen(command, start_new_session=True, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        pages = 0
-        while pages < 25 and time.monotonic() < deadline:
-            time.sleep(0.05)
-            if (data / "storycrawl.db").exists():
-                with sqlite3.connect(data / "storycrawl.db", timeout=5) as database:
-                    pages = database.execute("SELECT count(*) FROM pages").fetchone()[0]
-        assert pages >= 25, "the crawl did not get going"
-        os.killpg(crawler.pid, signal.SIGKILL)
-        crawler.wait(timeout=10)
+        try:
+            deadline = time.monotonic() + 120
+            while stored_pages(data) < 25 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            os.killpg(crawler.pid, signal.SIGKILL)
+            crawler.wait(timeout=10)
+        assert stored_pages(data) >= 25, "the crawl did not get going"
         first = web.requests
         done = storycrawl("crawl", str(story), *settings_args(DEMO_SETTINGS))
         assert done.returncode == 0, done.stderr[-3000:]

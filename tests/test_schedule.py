@@ -23,11 +23,14 @@ MAIN = "import sys; from crawler.cli import main; sys.exit(main())"
 def finished_runs(data: Path) -> list[tuple[datetime, datetime]]:
     if not (data / "storycrawl.db").exists():
         return []
-    with sqlite3.connect(data / "storycrawl.db", timeout=10) as database:
-        rows = database.execute(
-            "SELECT started_at, finished_at FROM crawls WHERE finish_reason = 'finished' "
-            "ORDER BY started_at"
-        ).fetchall()
+    try:
+        with sqlite3.connect(data / "storycrawl.db", timeout=10) as database:
+            rows = database.execute(
+                "SELECT started_at, finished_at FROM crawls WHERE finish_reason = 'finished' "
+                "ORDER BY started_at"
+            ).fetchall()
+    except sqlite3.OperationalError:  # the first run is still creating the tables
+        return []
     return [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in rows]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -48,10 +49,11 @@ class CrawlRun:
 
 
 def storycrawl(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the installed command as a user would, in its own process."""
+    """Run the installed command as a user would, in its own process (on a wide terminal:
+    rich wraps table cells to the terminal's width)."""
     return subprocess.run(
         [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())", *args],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, "COLUMNS": "400"},
     )  # fmt: skip
 
 

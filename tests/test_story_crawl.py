@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -184,22 +183,13 @@ def test_wacz_export_validates(crawl: CrawlRun, tmp_path) -> None:
 
 
 def test_stories_and_show_list_what_was_found(crawl: CrawlRun, news_web: NewsWeb) -> None:
-    wide = {**os.environ, "COLUMNS": "400"}  # rich wraps table cells to the terminal's width
-    listing = subprocess.run(
-        [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())",
-         "stories", "--data", str(crawl.data)],
-        capture_output=True, text=True, env=wide,
-    )  # fmt: skip
+    listing = storycrawl("stories", "--data", str(crawl.data))
     assert listing.returncode == 0, listing.stderr
     [row] = [line for line in listing.stdout.splitlines() if crawl.story.name in line]
     cells = [cell.strip() for cell in row.strip("│ ").split("│")]
     assert cells[:4] == [crawl.story.name, "1", str(len(crawl.served) - 4), "11"]
     assert cells[5:] == ["finished", "9", "not scheduled"]  # 9 new matches besides the seeds
-    shown = subprocess.run(
-        [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())",
-         "show", crawl.story.name, "--data", str(crawl.data)],
-        capture_output=True, text=True, env=wide,
-    )  # fmt: skip
+    shown = storycrawl("show", crawl.story.name, "--data", str(crawl.data))
     lines = shown.stdout.splitlines()
     verdicts = {}
     for article in news_web.articles:

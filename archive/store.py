@@ -28,7 +28,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from archive import models
@@ -392,17 +392,28 @@ class Store:
 
     def acquire_lock(self, story: str, holder: str, stale_after: float) -> str | None:
         """Take the story's run lock; return the current holder instead when another run
-        has it (a lock older than ``stale_after`` seconds is a crashed run's: taken over)."""
-        with self.session() as session:
-            lock = session.get(models.StoryLock, story, with_for_update=True)
-            if lock is not None:
-                age = (now() - lock.acquired_at).total_seconds()
-                if age < stale_after and _alive(lock.holder):
-                    return f"{lock.holder} since {lock.acquired_at:%Y-%m-%d %H:%M:%S} UTC"
-                session.delete(lock)
-                session.flush()
-            session.add(models.StoryLock(story=story, holder=holder, acquired_at=now()))
-        return None
+        has it (a lock older than ``stale_after`` seconds is a crashed run's: taken over).
+
+        Two runs starting at the same instant may both find no lock; the primary key lets
+        only one insert commit, and the other reads who won."""
+        for _attempt in range(3):
+            try:
+                with Session(self.engine) as session, session.begin():
+                    lock = session.get(models.StoryLock, story, with_for_update=True)
+                    if lock is not None:
+                        age = (now() - lock.acquired_at).total_seconds()
+                        if age < stale_after and _alive(lock.holder):
+                            since = f"{lock.acquired_at:%Y-%m-%d %H:%M:%S} UTC"
+                            return f"{lock.holder} since {since}"
+                        session.delete(lock)
+                        session.flush()
+                    session.add(models.StoryLock(story=story, holder=holder, acquired_at=now()))
+                return None
+            except IntegrityError:
+                continue  # another run inserted first: read its lock
+            except SQLAlchemyError as exc:
+                raise StoreError(f"database error: {_one_line(exc)}") from exc
+        raise StoreError(f"could not take the run lock of story {story!r}")
 
     def release_lock(self, story: str, holder: str) -> None:
         with self.session() as session:

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -404,3 +405,24 @@ def test_killed_crawl_leaves_whole_pages_each_with_its_record(
     assert checked.returncode == 0, checked.stdout[-3000:]
     assert checked.stdout.strip().endswith(f"checked {len(rows)} pages against "
                                            f"{data / 'warc'}: no disagreements")  # fmt: skip
+
+
+def test_run_lock_admits_one_run_of_a_story(database_url: str) -> None:
+    store = Store(open_engine(database_url))
+    first, second = f"{socket.gethostname()}:{os.getpid()}", "other-host:123"
+    assert store.acquire_lock("aegis", first, stale_after=3600) is None
+    held = store.acquire_lock("aegis", second, stale_after=3600)
+    assert held is not None and held.startswith(first)
+    assert store.acquire_lock("other-story", second, stale_after=3600) is None
+    store.release_lock("aegis", first)
+    assert store.acquire_lock("aegis", second, stale_after=3600) is None
+    store.engine.dispose()
+
+
+def test_lock_of_a_dead_run_on_this_host_is_taken_over(database_url: str) -> None:
+    store = Store(open_engine(database_url))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    assert store.acquire_lock("aegis", f"{socket.gethostname()}:{gone}", 3600) is None
+    assert store.acquire_lock("aegis", f"{socket.gethostname()}:{os.getpid()}", 3600) is None
+    store.engine.dispose()

@@ -610,7 +610,6 @@ class BatchWriter:
         self._pending: list[BatchItem] = []
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storycrawl-db")
         self._sent: list[Future] = []
-        self.written = 0
 
     def add(self, record: BatchItem) -> Future | None:
         """Queue a record; return the write's future when a batch was sent off."""
@@ -621,7 +620,6 @@ class BatchWriter:
 
     def flush(self) -> Future:
         batch, self._pending = self._pending, []
-        self.written += len(batch)
         future = self._thread.submit(self.store.write_batch, self.crawl_id, self.story_id, batch)
         self._sent = [f for f in self._sent if not f.done() or f.exception()] + [future]
         return future

@@ -161,7 +161,6 @@ class WarcWriter:
         self._writer: WARCWriter | None = None
         self._name = ""
         self._warcinfo_id = ""
-        self.closed_files: list[Path] = []
         config.directory.mkdir(parents=True, exist_ok=True)
 
     # -- files ----------------------------------------------------------------------------
@@ -187,7 +186,6 @@ class WarcWriter:
         final = self.config.directory / self._name
         os.replace(self.config.directory / (self._name + OPEN_SUFFIX), final)
         index_file(final)
-        self.closed_files.append(final)
         self._file = None
         self._writer = None
 

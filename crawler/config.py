@@ -30,6 +30,7 @@ class Config:
     extract_workers: int
     allow_private: bool
     dedup: bool
+    extract: bool
     named_hosts: frozenset[str]
     link_floor: float
     threshold: float
@@ -49,6 +50,7 @@ class Config:
             extract_workers=settings.getint("STORYCRAWL_EXTRACT_WORKERS") or os.cpu_count() or 1,
             allow_private=settings.getbool("STORYCRAWL_ALLOW_PRIVATE"),
             dedup=settings.getbool("STORYCRAWL_DEDUP"),
+            extract=settings.getbool("STORYCRAWL_EXTRACT"),
             named_hosts=frozenset(settings.getlist("STORYCRAWL_NAMED_HOSTS")),
             link_floor=settings.getfloat("STORYCRAWL_LINK_FLOOR"),
             threshold=settings.getfloat("STORYCRAWL_THRESHOLD"),

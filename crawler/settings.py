@@ -57,6 +57,9 @@ STORYCRAWL_DB_BATCH = 50
 STORYCRAWL_EXTRACT_WORKERS = 0  # 0: one per CPU core
 STORYCRAWL_ALLOW_PRIVATE = False
 STORYCRAWL_DEDUP = True  # an identical payload archived before becomes a revisit record
+# False: archive only (WARC and page rows); pages other than the seeds are not extracted or
+# judged, as when archiving whole sections; `storycrawl reextract` can judge them later.
+STORYCRAWL_EXTRACT = True
 STORYCRAWL_NAMED_HOSTS = []
 STORYCRAWL_LINK_FLOOR = 0.05
 STORYCRAWL_THRESHOLD = 0.3

@@ -200,3 +200,15 @@ def test_stories_and_show_list_what_was_found(crawl: CrawlRun, news_web: NewsWeb
                 "match" if "│ match" in found[0] else "rejected"
             }
     assert verdicts["story"] == {"match"} and verdicts["neighbour"] == {"rejected"}
+
+
+def test_archive_only_stores_pages_without_documents(news_web: NewsWeb, tmp_path: Path) -> None:
+    story = replace(demo_story(news_web, tmp_path), max_pages=30, broad=True)
+    settings = {**DEMO_SETTINGS, "STORYCRAWL_EXTRACT": False}
+    done = storycrawl("crawl", str(write_story_file(tmp_path / "s.toml", story)),
+                      *settings_args(settings))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(tmp_path / "storycrawl.db") as database:
+        pages = database.execute("SELECT count(*) FROM pages").fetchone()[0]
+        documents = database.execute("SELECT count(*) FROM documents").fetchone()[0]
+    assert pages > 20 and documents == len(story.seeds)  # the seeds still make the profile

@@ -269,7 +269,7 @@ class StorySpider(Spider):
             previous = self.history.archived.get(canonical(response.url))
             listing = not (previous and previous.is_article)
         else:
-            document = await self._extract(page)
+            document = await self._extract(page) if self.config.extract else None
             verdict = self.profile.judge(document) if document else None
             yield self._record(response, document, verdict)
             listing = document is None or not document.is_article

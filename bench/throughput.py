@@ -774,6 +774,7 @@ class RunResult:
     finish_reason: str | None = None
     trace: list[tuple[float, int, int, int]] = field(default_factory=list)
     note: str = ""
+    log: Path | None = None  # the crawl's own output
 
     @property
     def rate(self) -> float:
@@ -781,7 +782,7 @@ class RunResult:
 
     @property
     def window_rate(self) -> float:
-        return self.server_pages / self.window if self.window else 0.0
+        return self.server_pages / self.window if self.window > 0.01 else 0.0
 
     def per_page(self, seconds: float) -> float:
         return 1000 * seconds / max(self.server_pages, 1)
@@ -879,6 +880,7 @@ def measure(
         harness_cpu=harness,
         trace=samples,
         note=note,
+        log=run_dir / "crawl.log",
     )
 
 
@@ -1079,6 +1081,9 @@ def report_run(result: RunResult, expected: int, server: Server) -> None:
     if result.server_pages < expected:
         print(f"    WARNING: {expected - result.server_pages} pages of the site were not fetched")
     print(f"    exit status     {result.status}, finish reason {result.finish_reason or '?'}")
+    if result.status or result.note:
+        log = result.log.read_text(errors="replace").strip().splitlines() if result.log else []
+        print(f"    FAILED          {result.note or (log[-1] if log else '')} (see {result.log})")
     print(
         f"    wall            {result.wall:.1f} s end to end; fetch window {result.window:.1f} s "
         "(first to last request the server saw)"
@@ -1308,7 +1313,7 @@ def _run(args: argparse.Namespace, work: Path) -> Server | None:
         results.append(result)
     if 3 in runs:
         if archive_only_available():
-            print("\n(3) storycrawl archive-only: WARC and page rows, STORYCRAWL_EXTRACT=False")
+            print("\n(3) storycrawl archive-only (STORYCRAWL_EXTRACT=False): WARC and page rows")
             run_dir = fresh("3-archive-only")
             command = storycrawl_command(
                 seed,
@@ -1330,7 +1335,7 @@ def _run(args: argparse.Namespace, work: Path) -> Server | None:
             )
             read_database(result, run_dir / "data")
             report_run(result, info.pages, server)
-            if result.db_documents:
+            if (result.db_documents or 0) > 1:  # the seed is extracted: the story needs it
                 print("    WARNING: documents were stored: STORYCRAWL_EXTRACT=False not honoured")
             results.append(result)
         else:

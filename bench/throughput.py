@@ -25,6 +25,9 @@
    the workers' peaks; and the ratios of (2) and (3) to (1). --rss-trace samples the
    crawler's RSS every second against the server-side request count and prints it at
    1,000, 5,000 and 20,000 pages (give --pages 20000 to see flatness over a long crawl).
+   Each crawl also says how busy the whole machine was: other load skews the numbers.
+   --profile FILE attaches py-spy (if installed) to (2), and to (3) as FILE-archive-only.
+   Other options: --seed N, --server nginx|twisted, --no-gzip, --runs 1,2, --timeout S.
 
 Everything stays on 127.0.0.1. Every server and crawl has a time limit and dies with this
 script; the work directory is a temporary one, removed at the end, unless --out names one
@@ -62,18 +65,8 @@ except ImportError:  # the /proc fallback below does the same on Linux
     psutil = None
 
 GENERATOR = "storycrawl-bench-site/1"
-SECTIONS = (
-    "world",
-    "politics",
-    "business",
-    "technology",
-    "science",
-    "health",
-    "sport",
-    "culture",
-    "opinion",
-    "climate",
-)
+SECTIONS = ("world", "politics", "business", "technology", "science")
+SECTIONS += ("health", "sport", "culture", "opinion", "climate")
 SITE_NAME = "The Loopback Herald"
 #: nginx listens on a port tried from this range (below the kernel's ephemeral ports).
 PORT_RANGE = (20_000, 32_000)
@@ -348,16 +341,14 @@ class SiteGenerator:
         return "".join(page), 11 + len(latest)
 
 
-def _write(path: Path, html: str, compress: bool) -> tuple[int, int]:
+def _write(path: Path, html: str) -> tuple[int, int]:
+    """The page and its gzip-compressed copy; their sizes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = html.encode("utf-8")
     path.write_bytes(data)
-    packed = 0
-    if compress:
-        gz = gzip.compress(data, compresslevel=6, mtime=0)
-        path.with_name(path.name + ".gz").write_bytes(gz)
-        packed = len(gz)
-    return len(data), packed
+    packed = gzip.compress(data, compresslevel=6, mtime=0)
+    path.with_name(path.name + ".gz").write_bytes(packed)
+    return len(data), len(packed)
 
 
 def generate_site(root: Path, articles: int, seed: int) -> SiteInfo:
@@ -378,13 +369,13 @@ def generate_site(root: Path, articles: int, seed: int) -> SiteInfo:
     pages = [(root / "index.html", generator.listing(None))]
     pages += [(root / s / "index.html", generator.listing(s)) for s in SECTIONS]
     for path, (html, count) in pages:
-        plain, gz = _write(path, html, True)
+        plain, gz = _write(path, html)
         sizes.append(plain)
         packed += gz
         links += count
     for i in range(articles):
         html, count = generator.article(i)
-        plain, gz = _write(root / generator.paths[i].lstrip("/"), html, True)
+        plain, gz = _write(root / generator.paths[i].lstrip("/"), html)
         sizes.append(plain)
         packed += gz
         links += count
@@ -421,6 +412,10 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+#: Every process group this script started: ended, if still running, when it ends.
+STARTED: list[subprocess.Popen] = []
+
+
 def spawn(command: list[str], log: Path, cwd: Path, limit: float | None) -> subprocess.Popen:
     """A child in its own process group that gets SIGTERM when this script dies, however it
     dies. With a limit it runs under `timeout` (coreutils), so that it stops by itself;
@@ -430,7 +425,7 @@ def spawn(command: list[str], log: Path, cwd: Path, limit: float | None) -> subp
     if limit and timeout:
         command = [timeout, "-k", "10", f"{int(limit)}", *command]
     with open(log, "ab") as output:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             command,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
@@ -439,6 +434,8 @@ def spawn(command: list[str], log: Path, cwd: Path, limit: float | None) -> subp
             start_new_session=True,
             preexec_fn=_die_with_parent,  # no thread runs in this script
         )
+    STARTED.append(proc)
+    return proc
 
 
 def end_group(proc: subprocess.Popen, grace: float = 10.0) -> None:
@@ -464,10 +461,7 @@ class Server:
     description: str
     base_url: str
     access_log: Path
-    proc: subprocess.Popen
-
-    def stop(self) -> None:
-        end_group(self.proc)
+    proc: subprocess.Popen  # ended with the other children when the script ends
 
 
 def _ours(base_url: str, token: str) -> bool:
@@ -507,7 +501,6 @@ http {{
     tcp_nopush on;
     keepalive_requests 1000000;
     keepalive_timeout 120s;
-    open_file_cache max=100000 inactive=300s;
     gzip_static {gzip};
     client_body_temp_path {dir}/tmp/body;
     proxy_temp_path {dir}/tmp/proxy;
@@ -930,7 +923,11 @@ def _start_profiler(output: Path, pid: int, run_dir: Path) -> subprocess.Popen |
         str(output),
     ]
     with open(run_dir / "py-spy.log", "ab") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        spy = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    STARTED.append(spy)
+    return spy
 
 
 def _stop_profiler(spy: subprocess.Popen) -> None:
@@ -1078,6 +1075,9 @@ def report_run(result: RunResult, expected: int, server: Server) -> None:
     if result.db_pages is not None:
         counts.append(f"{result.db_pages} page rows, {result.db_documents} documents (database)")
     print(f"    pages fetched   {'; '.join(counts)}; site has {expected}")
+    errors = result.server_pages - result.server_statuses.get("200", 0)
+    if errors:
+        print(f"    WARNING: the server answered {errors} requests with an error (its error.log)")
     if result.server_pages < expected:
         print(f"    WARNING: {expected - result.server_pages} pages of the site were not fetched")
     print(f"    exit status     {result.status}, finish reason {result.finish_reason or '?'}")
@@ -1131,12 +1131,14 @@ def report_run(result: RunResult, expected: int, server: Server) -> None:
 
 
 def report_trace(result: RunResult) -> None:
-    """RSS when the server had served each checkpoint's number of pages, and at the end."""
+    """RSS when the server had served each checkpoint's number of pages (the last sample for
+    a checkpoint the crawl reached after it), and at the end."""
     shown = []
     for checkpoint in CHECKPOINTS:
-        sample = next((s for s in result.trace if s[1] >= checkpoint), None)
-        if sample:
-            shown.append((f"at {checkpoint:,} pages", checkpoint, *sample))
+        if checkpoint > result.server_pages:
+            break
+        sample = next((s for s in result.trace if s[1] >= checkpoint), result.trace[-1])
+        shown.append((f"at {checkpoint:,} pages", checkpoint, *sample))
     shown.append(("last sample", 0, *result.trace[-1]))
     for where, _, elapsed, count, rss, workers in shown:
         extra = f", workers {_mb(workers)}" if workers else ""
@@ -1145,8 +1147,9 @@ def report_trace(result: RunResult) -> None:
             f"(t={elapsed:.0f} s, {count} requests served)"
         )
     points = [s for s in shown if s[1]]
-    if len(points) >= 2:
-        (_, a, _, _, rss_a, _), (_, b, _, _, rss_b, _) = points[0], points[-1]
+    start = next((s for s in points if s[1] == 5_000), points[0] if points else None)
+    if start and points[-1][1] > start[1]:
+        (_, a, _, _, rss_a, _), (_, b, _, _, rss_b, _) = start, points[-1]
         growth = (rss_b - rss_a) / MB / ((b - a) / 1000)
         print(f"    RSS growth      {growth:+.2f} MB per 1,000 pages between {a:,} and {b:,}")
 
@@ -1197,7 +1200,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-gzip", action="store_true", help="Serve pages uncompressed.")
     parser.add_argument("--runs", default="1,2,3", help="Which crawls, e.g. 1,2 (default 1,2,3).")
     parser.add_argument("--timeout", type=float, help="Seconds per crawl (default 120 + pages/2).")
-    parser.add_argument("--profile", type=Path, help="py-spy raw profile of run (2) to FILE.")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy raw profiles of (2) to FILE, of (3) beside it."
+    )
     args = parser.parse_args(argv)
     if args.pages < 10:
         parser.error("--pages must be at least 10")
@@ -1210,18 +1215,17 @@ def main(argv: list[str] | None = None) -> int:
     work = args.out.resolve() if args.out else Path(tempfile.mkdtemp(prefix="storycrawl-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     work.chmod(0o755)
-    server: Server | None = None
     try:
-        server = _run(args, work)
+        _run(args, work)
     finally:
-        if server:
-            server.stop()
+        for proc in reversed(STARTED):  # a crawl cut short by Ctrl-C or SIGTERM, the server
+            end_group(proc)
         if not args.out:
             shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def _run(args: argparse.Namespace, work: Path) -> Server | None:
+def _run(args: argparse.Namespace, work: Path) -> None:
     probe = Probe()
     limit = args.timeout or 120 + args.pages / 2
     print("storycrawl throughput benchmark")
@@ -1309,8 +1313,12 @@ def _run(args: argparse.Namespace, work: Path) -> Server | None:
         read_database(result, run_dir / "data")
         report_run(result, info.pages, server)
         if args.profile:
-            print(f"    profile         {args.profile} (py-spy raw; this run's numbers include it)")
+            print(f"    profile         {args.profile} (py-spy raw; numbers include it)")
         results.append(result)
+    archive_profile = None
+    if args.profile:
+        profile = args.profile.resolve()
+        archive_profile = profile.with_name(f"{profile.stem}-archive-only{profile.suffix}")
     if 3 in runs:
         if archive_only_available():
             print("\n(3) storycrawl archive-only (STORYCRAWL_EXTRACT=False): WARC and page rows")
@@ -1332,11 +1340,14 @@ def _run(args: argparse.Namespace, work: Path) -> Server | None:
                 probe,
                 limit,
                 args.rss_trace,
+                archive_profile,
             )
             read_database(result, run_dir / "data")
             report_run(result, info.pages, server)
             if (result.db_documents or 0) > 1:  # the seed is extracted: the story needs it
                 print("    WARNING: documents were stored: STORYCRAWL_EXTRACT=False not honoured")
+            if archive_profile:
+                print(f"    profile         {archive_profile} (py-spy raw; numbers include it)")
             results.append(result)
         else:
             print("\n(3) archive-only: not available in this version")
@@ -1353,7 +1364,6 @@ def _run(args: argparse.Namespace, work: Path) -> Server | None:
             ],
         }
         (work / "results.json").write_text(json.dumps(payload, indent=1))
-    return server
 
 
 if __name__ == "__main__":

@@ -1209,9 +1209,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _terminated(signum, frame) -> None:
+    print("\nterminated (SIGTERM): stopping the crawl and the server", file=sys.stderr, flush=True)
+    sys.exit(143)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, _terminated)
     work = args.out.resolve() if args.out else Path(tempfile.mkdtemp(prefix="storycrawl-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     work.chmod(0o755)
@@ -1363,7 +1368,7 @@ def _run(args: argparse.Namespace, work: Path) -> None:
                 for r in results
             ],
         }
-        (work / "results.json").write_text(json.dumps(payload, indent=1))
+        (work / "results.json").write_text(json.dumps(payload, indent=1, default=str))
 
 
 if __name__ == "__main__":

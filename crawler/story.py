@@ -106,6 +106,7 @@ class StoryProfile:
     seed_titles: list[str] = field(default_factory=list)
     _centroid: dict[str, float] = field(default_factory=dict)
     _title_vector: dict[str, float] = field(default_factory=dict)
+    _key_terms: list[str] = field(default_factory=list)
 
     def add_seed(self, doc: Document) -> None:
         self.seed_vectors.append(vector(_document_text(doc)))
@@ -116,6 +117,10 @@ class StoryProfile:
         total.update(vector(" ".join(self.keywords)))
         self._centroid = _unit(dict(total))
         self._title_vector = vector(" ".join(self.seed_titles))
+        # Sorted once per seed, not once per judged page: judge() is on the reactor thread.
+        self._key_terms = sorted(self._centroid, key=self._centroid.__getitem__, reverse=True)[
+            :KEY_TERMS
+        ]
 
     @property
     def ready(self) -> bool:
@@ -123,7 +128,7 @@ class StoryProfile:
 
     @property
     def key_terms(self) -> list[str]:
-        return sorted(self._centroid, key=self._centroid.__getitem__, reverse=True)[:KEY_TERMS]
+        return self._key_terms
 
     def link_score(self, anchor: str, url: str) -> float:
         """Predicted relevance of a link before fetching it: its anchor text and URL slug."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -85,7 +85,10 @@ class Document(Base):
     text: Mapped[str] = mapped_column(Text)
     simhash: Mapped[str] = mapped_column(String(16))
     is_article: Mapped[bool]
-    extractor: Mapped[str] = mapped_column(String(100))
+    extractor: Mapped[str] = mapped_column(String(100))  # whose text was kept
+    extractor_version: Mapped[str | None] = mapped_column(String(40))
+    # The site model that removed the outlet's chrome ("host@version"); null: none yet.
+    site_model: Mapped[str | None] = mapped_column(String(300))
     # Re-extraction adds a newer document to the page; export takes the newest.
     created_at: Mapped[datetime]
 
@@ -111,7 +114,8 @@ class Match(Base):
 
 
 class Candidate(Base):
-    """A URL a story's crawl chose to fetch, and how far it got: the kept frontier."""
+    """A URL a story's crawl came across, and what became of it: the kept frontier, and
+    the record of every decision (why a link was not followed, why a page was rejected)."""
 
     __tablename__ = "candidates"
     __table_args__ = (
@@ -123,11 +127,24 @@ class Candidate(Base):
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
     canonical_url: Mapped[str] = mapped_column(Text)
     url: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(20))  # page, feed or sitemap
-    state: Mapped[str] = mapped_column(String(20))  # queued, then fetched
+    kind: Mapped[str] = mapped_column(String(20))  # page, feed, sitemap or search
+    state: Mapped[str] = mapped_column(String(20))  # one of archive.store.CANDIDATE_STATES
     priority: Mapped[int]
     depth: Mapped[int]
+    score: Mapped[float | None]  # the link's pre-fetch score, then the page's verdict
+    features: Mapped[dict | None] = mapped_column(JSON)  # what decided the state
     crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"))
+    updated_at: Mapped[datetime]
+
+
+class SiteModel(Base):
+    """What one outlet's pages repeat: the fingerprints of its chrome (``archive.chrome``)."""
+
+    __tablename__ = "site_models"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    version: Mapped[int]
+    fingerprints: Mapped[bytes] = mapped_column(LargeBinary)
     updated_at: Mapped[datetime]
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from archive import models
+from archive.chrome import SiteModel
 from archive.extract import Document
 from archive.warc import Original, WarcRef, warc_date
 
@@ -214,6 +215,7 @@ class PageRecord:
     duplicate_of: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    state: str = "fetched"  # what its candidate became: accepted, rejected, …
 
 
 @dataclass(frozen=True)
@@ -225,13 +227,51 @@ class Queued:
     kind: str
     priority: int
     depth: int
+    score: float | None = None  # the link's pre-fetch score
+    features: dict | None = None  # what it was scored on: anchor or entry title, parent
+
+
+#: What can become of a URL a story's crawl came across. Only "queued" is resumed.
+CANDIDATE_STATES = (
+    "discovered",  # seen in a link, feed or sitemap; scored too low to fetch
+    "queued",
+    "fetched",  # answered; not an article (a listing, feed, sitemap) or not judged
+    "accepted",  # judged the same story
+    "rejected",  # judged another story, or not an article
+    "duplicate",  # the same story, a near-copy of an earlier article (see duplicate_of)
+    "out_of_window",  # dated outside the story's window: by its entry or by the page
+    "blocked_by_robots",
+    "redirected",  # to the URL in features["to"]
+    "failed",  # an HTTP error or a network failure
+    "over_budget",  # the story's or the site's page budget was spent
+    "trap",  # a crawler-trap rule refused it (features["rule"])
+)
 
 
 @dataclass(frozen=True)
-class Fetched:
-    """A frontier URL the crawl got an answer for (any status): not to be resumed."""
+class Decided:
+    """A URL's new state, with the score and features that decided it. With ``url`` (and
+    ``kind``), a URL the frontier never queued gets a row: a redirect's target."""
 
     canonical_url: str
+    state: str
+    score: float | None = None
+    features: dict | None = None
+    url: str | None = None
+    kind: str = "page"
+
+
+@dataclass(frozen=True)
+class Noted:
+    """A URL the crawl saw and chose not to fetch, and why. Noted once: it never overwrites
+    what an earlier run or an earlier step of this one recorded for the URL."""
+
+    canonical_url: str
+    url: str
+    kind: str
+    state: str
+    score: float | None = None
+    features: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -248,7 +288,7 @@ class Archived:
     original: Original | None  # its newest full response: what a 304's revisit refers to
 
 
-BatchItem = PageRecord | Queued | Fetched
+BatchItem = PageRecord | Queued | Decided | Noted
 
 
 @dataclass(frozen=True)
@@ -387,8 +427,33 @@ class Store:
                 url=page.url, canonical_url=page.canonical_url, title=doc.title,
                 author=doc.author, date=doc.date, sitename=doc.sitename, language=doc.language,
                 text=doc.text, simhash=doc.simhash, is_article=doc.is_article,
-                extractor=doc.extractor,
+                extractor=doc.extractor, extractor_version=doc.extractor_version,
+                site_model=doc.site_model,
             )  # fmt: skip
+
+    def site_models(self) -> list[SiteModel]:
+        """Every outlet's learned chrome: where a crawl's or a re-extraction's learning starts."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(models.SiteModel))
+            return [SiteModel.unpack(r.host, r.version, r.fingerprints) for r in rows]
+
+    def save_site_model(self, model: SiteModel) -> None:
+        """Keep a host's model, unless the database already holds a newer version (two
+        learners, or two saves of one, may finish in any order)."""
+        values = dict(
+            host=model.host, version=model.version, fingerprints=model.packed(), updated_at=now()
+        )
+        with self.session() as session:
+            table = models.SiteModel.__table__
+            statement = _insert(session, table).values(**values)
+            excluded = statement.excluded
+            session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["host"],
+                    set_={k: excluded[k] for k in ("version", "fingerprints", "updated_at")},
+                    where=table.c.version < excluded.version,
+                )
+            )
 
     def acquire_lock(self, story: str, holder: str, stale_after: float) -> str | None:
         """Take the story's run lock; return the current holder instead when another run
@@ -421,6 +486,43 @@ class Store:
             if lock is not None and lock.holder == holder:
                 session.delete(lock)
 
+    def answered(self, story: str, crawl_id: int) -> frozenset[str]:
+        """The candidates a crawl queued and got an answer for (or a refusal from robots.txt
+        or the network): what a run resuming that crawl must not fetch again. Keyed as the
+        frontier keys them, which a page's own canonical URL (rel=canonical) may not be."""
+        unanswered = ("queued", "discovered", "out_of_window", "over_budget", "trap")
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(models.Candidate.canonical_url)
+                .join(models.Story, models.Story.id == models.Candidate.story_id)
+                .where(
+                    models.Story.name == story,
+                    models.Candidate.crawl_id == crawl_id,
+                    models.Candidate.state.not_in(unanswered),
+                )
+            )
+            return frozenset(rows)
+
+    def redirects(self, story: str) -> dict[str, str]:
+        """Where the story's redirected URLs led (canonical URL -> the URL redirected to):
+        a later run fetches the target at once, and the target's own history decides."""
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(models.Candidate.canonical_url, models.Candidate.features)
+                .join(models.Story, models.Story.id == models.Candidate.story_id)
+                .where(models.Story.name == story, models.Candidate.state == "redirected")
+            )
+            return {key: features["to"] for key, features in rows if features and "to" in features}
+
+    def response_digests(self) -> frozenset[str]:
+        """Every payload digest archived as a full response (what a revisit can refer to).
+        About 80 bytes each in memory: 80 MB a million pages."""
+        with Session(self.engine) as session:
+            query = select(models.Page.payload_digest).where(
+                models.Page.warc_type == "response", models.Page.payload_digest.is_not(None)
+            )
+            return frozenset(session.scalars(query.distinct()))
+
     def original(self, digest: str) -> Original | None:
         """The first archived response with this payload digest: the digest index that
         makes a later capture of the same bytes a revisit, across crawls."""
@@ -445,8 +547,11 @@ class Store:
                 if isinstance(item, Queued):
                     _queue(session, story_id, crawl_id, item, created_at)
                     continue
-                if isinstance(item, Fetched):
-                    _mark_fetched(session, story_id, item.canonical_url, created_at)
+                if isinstance(item, Decided):
+                    _decide(session, story_id, crawl_id, item, created_at)
+                    continue
+                if isinstance(item, Noted):
+                    _note(session, story_id, crawl_id, item, created_at)
                     continue
                 record = item
                 page = models.Page(
@@ -489,6 +594,47 @@ class Store:
             ).scalars()
             return [StoredPage(p.id, p.url, p.warc_file, p.warc_offset, p.warc_type) for p in rows]
 
+    def document_site_models(self, story: str, matches_only: bool = False) -> dict[int, str | None]:
+        """The site model of each stored page's newest document, by page id: re-extraction
+        compares it with the outlets' current models to find the pages extracted before
+        their outlet's chrome was known. ``matches_only``: pages whose newest document is a
+        match of the story, the corpus a crawl leaves."""
+        with Session(self.engine) as session:
+            story_id = session.scalar(select(models.Story.id).where(models.Story.name == story))
+            rows = session.execute(
+                select(models.Document.page_id, models.Document.site_model, models.Match.is_match)
+                .join(models.Page, models.Page.id == models.Document.page_id)
+                .join(models.Crawl, models.Crawl.id == models.Page.crawl_id)
+                .outerjoin(
+                    models.Match,
+                    (models.Match.document_id == models.Document.id)
+                    & (models.Match.story_id == story_id),
+                )
+                .where(models.Crawl.story_id == story_id)
+                .order_by(models.Document.id)
+            )
+            newest = {page_id: (site_model, is_match) for page_id, site_model, is_match in rows}
+            return {
+                page_id: site_model
+                for page_id, (site_model, is_match) in newest.items()
+                if is_match or not matches_only
+            }
+
+    def page_verdicts(self, story: str) -> dict[int, tuple[float, bool, dict]]:
+        """The story's newest verdict on each stored page, by page id: score, match, why."""
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(models.Document.page_id, models.Match.score, models.Match.is_match,
+                       models.Match.reasons)
+                .join(models.Match, models.Match.document_id == models.Document.id)
+                .join(models.Story, models.Story.id == models.Match.story_id)
+                .where(models.Story.name == story)
+                .order_by(models.Document.id)
+            )  # fmt: skip
+            return {
+                page_id: (score, is_match, reasons) for page_id, score, is_match, reasons in rows
+            }
+
     def page_of_record(self, record_id: str) -> StoredPage | None:
         with Session(self.engine) as session:
             p = session.scalar(select(models.Page).where(models.Page.warc_record_id == record_id))
@@ -519,11 +665,14 @@ def _alive(holder: str) -> bool:
     return True
 
 
-def _upsert(session: Session, table, values: dict, keys: list[str], update: dict):
-    """INSERT … ON CONFLICT DO UPDATE, in the dialect of the database at hand."""
+def _insert(session: Session, table):
+    """An INSERT that knows ON CONFLICT, in the dialect of the database at hand."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(table).values(**values)
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+def _upsert(session: Session, table, values: dict, keys: list[str], update: dict):
+    statement = _insert(session, table).values(**values)
     session.execute(statement.on_conflict_do_update(index_elements=keys, set_=update))
 
 
@@ -531,20 +680,42 @@ def _queue(session: Session, story_id: int, crawl_id: int, item: Queued, when: d
     values = dict(
         story_id=story_id, canonical_url=item.canonical_url, url=item.url, kind=item.kind,
         state="queued", priority=item.priority, depth=item.depth, crawl_id=crawl_id,
-        updated_at=when,
+        updated_at=when, score=item.score, features=item.features,
     )  # fmt: skip
     update = {k: v for k, v in values.items() if k not in ("story_id", "canonical_url")}
     _upsert(session, models.Candidate.__table__, values, ["story_id", "canonical_url"], update)
 
 
-def _mark_fetched(session: Session, story_id: int, canonical_url: str, when: datetime) -> None:
+def _decide(session: Session, story_id: int, crawl_id: int, item: Decided, when: datetime) -> None:
+    values: dict = {"state": item.state, "updated_at": when}
+    if item.score is not None:
+        values["score"] = item.score
+    if item.features is not None:
+        values["features"] = item.features
+    if item.url is not None:
+        row = dict(
+            values, story_id=story_id, canonical_url=item.canonical_url, url=item.url,
+            kind=item.kind, priority=0, depth=0, crawl_id=crawl_id,
+        )  # fmt: skip
+        _upsert(session, models.Candidate.__table__, row, ["story_id", "canonical_url"], values)
+        return
     session.execute(
         update(models.Candidate)
         .where(
-            models.Candidate.story_id == story_id, models.Candidate.canonical_url == canonical_url
+            models.Candidate.story_id == story_id,
+            models.Candidate.canonical_url == item.canonical_url,
         )
-        .values(state="fetched", updated_at=when)
+        .values(**values)
     )
+
+
+def _note(session: Session, story_id: int, crawl_id: int, item: Noted, when: datetime) -> None:
+    statement = _insert(session, models.Candidate.__table__).values(
+        story_id=story_id, canonical_url=item.canonical_url, url=item.url, kind=item.kind,
+        state=item.state, priority=0, depth=0, crawl_id=crawl_id, updated_at=when,
+        score=item.score, features=item.features,
+    )  # fmt: skip
+    session.execute(statement.on_conflict_do_nothing(index_elements=["story_id", "canonical_url"]))
 
 
 @dataclass(frozen=True)
@@ -583,6 +754,8 @@ def _add_document(
         simhash=doc.simhash,
         is_article=doc.is_article,
         extractor=doc.extractor,
+        extractor_version=doc.extractor_version,
+        site_model=doc.site_model,
         created_at=created_at,
     )
     session.add(document)

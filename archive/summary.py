@@ -27,15 +27,38 @@ class StorySummary:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A judged document: the story's verdict on one page."""
+    """A URL the story's crawls came across, what became of it, and why."""
 
     url: str
+    state: str
+    score: float | None
+    features: dict
     title: str | None
     date: str | None
-    score: float
-    is_match: bool
-    reasons: dict
-    fetched_at: datetime
+
+    @property
+    def why(self) -> str:
+        """The decisive feature in a few words: what a user reads in `storycrawl show`."""
+        f = self.features
+        if f.get("seed"):
+            return "seed"
+        for key in ("rejected", "decision", "window", "rule", "error"):
+            if f.get(key):
+                return str(f[key])
+        if self.state == "redirected":
+            return f"to {f.get('to')}"
+        if self.state == "discovered" and "link_score" in f:
+            return f"link score {f['link_score']:.2f}: {f.get('text') or 'no anchor text'}"
+        if self.state == "rejected":
+            return "scored below the threshold"
+        return ""
+
+
+#: The order `show` lists states in: what the story holds first.
+STATE_ORDER = (
+    "accepted", "duplicate", "rejected", "out_of_window", "fetched", "queued", "discovered",
+    "redirected", "blocked_by_robots", "over_budget", "trap", "failed",
+)  # fmt: skip
 
 
 def story_summaries(store: Store) -> list[StorySummary]:
@@ -100,17 +123,28 @@ def story_summaries(store: Store) -> list[StorySummary]:
         return summaries
 
 
-def story_candidates(store: Store, name: str) -> list[Candidate]:
-    """Every judged document of the story, best first: its newest verdict per URL."""
+def story_candidates(store: Store, name: str, state: str | None = None) -> list[Candidate]:
+    """The story's candidate URLs (all, or those in one state): accepted first, then by
+    state and score, each with the title and date of its newest document if it has one."""
     with Session(store.engine) as session:
         story = session.scalar(select(models.Story).where(models.Story.name == name))
         if story is None:
             raise StoreError(f"unknown story {name!r}")
+        documents = {
+            page.canonical_url: (document.title, document.date)
+            for page, document, _ in newest_verdicts(session, story.id)
+        }
+        query = select(models.Candidate).where(models.Candidate.story_id == story.id)
+        if state:
+            query = query.where(models.Candidate.state == state)
         candidates = [
             Candidate(
-                page.url, document.title, document.date, match.score, match.is_match,
-                match.reasons, page.fetched_at,
+                c.url, c.state, c.score, c.features or {},
+                *documents.get(c.canonical_url, (None, None)),
             )
-            for page, document, match in newest_verdicts(session, story.id)
+            for c in session.scalars(query)
         ]  # fmt: skip
-        return sorted(candidates, key=lambda c: (-c.score, c.url))
+    rank = {s: i for i, s in enumerate(STATE_ORDER)}
+    return sorted(
+        candidates, key=lambda c: (rank.get(c.state, len(rank)), -(c.score or 0.0), c.url)
+    )

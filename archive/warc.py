@@ -30,6 +30,8 @@ from warcio.warcwriter import WARCWriter
 OPEN_SUFFIX = ".open"
 NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 DEFAULT_MAX_SIZE = 1_000_000_000
+#: zlib's default: see WarcWriter._append.
+COMPRESSION_LEVEL = 6
 
 #: Headers that Scrapy has already undone (the chunking) and whose values therefore no
 #: longer describe the stored body; kept under these names, as Common Crawl's news crawler
@@ -161,6 +163,7 @@ class WarcWriter:
         self._writer: WARCWriter | None = None
         self._name = ""
         self._warcinfo_id = ""
+        self._record_buffer = io.BytesIO()  # one record, serialised, before it is compressed
         config.directory.mkdir(parents=True, exist_ok=True)
 
     # -- files ----------------------------------------------------------------------------
@@ -171,10 +174,10 @@ class WarcWriter:
         self._name = f"{self.config.prefix}-{stamp}-{self._serial:05d}-{host}.warc.gz"
         self._serial += 1
         self._file = open(self.config.directory / (self._name + OPEN_SUFFIX), "wb")  # noqa: SIM115
-        self._writer = WARCWriter(self._file, gzip=True, warc_version="1.1")
+        self._writer = WARCWriter(self._record_buffer, gzip=False, warc_version="1.1")
         record = self._writer.create_warcinfo_record(self._name, self.config.info)
         self._warcinfo_id = record.rec_headers.get_header("WARC-Record-ID")
-        self._writer.write_record(record)
+        self._append(record)
 
     def close(self) -> None:
         """Close the current file and drop its ``.open`` suffix; safe to call twice."""
@@ -200,15 +203,30 @@ class WarcWriter:
 
     # -- records --------------------------------------------------------------------------
 
-    def _write(self, record: ArcWarcRecord) -> WarcRef:
+    def _append(self, record: ArcWarcRecord) -> tuple[int, int]:
+        """Write one record as a gzip member of its own; return its offset and length.
+
+        warcio compresses at zlib's level 9, which costs 6 times level 6 on an uncompressed
+        page (9 ms against 1.5 ms for 70 KB) for 5% less space: the record is serialised
+        uncompressed by warcio and compressed here, at COMPRESSION_LEVEL.
+        """
         assert self._file is not None and self._writer is not None
-        record.rec_headers.add_header("WARC-Warcinfo-ID", self._warcinfo_id)
-        offset = self._file.tell()
+        self._record_buffer.seek(0)
+        self._record_buffer.truncate()
         self._writer.write_record(record)
+        packer = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+        member = packer.compress(self._record_buffer.getbuffer()) + packer.flush()
+        offset = self._file.tell()
+        self._file.write(member)
+        return offset, len(member)
+
+    def _write(self, record: ArcWarcRecord) -> WarcRef:
+        record.rec_headers.add_header("WARC-Warcinfo-ID", self._warcinfo_id)
+        offset, length = self._append(record)
         return WarcRef(
             file=self._name,
             offset=offset,
-            length=self._file.tell() - offset,
+            length=length,
             record_id=record.rec_headers.get_header("WARC-Record-ID"),
             payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
             rec_type=record.rec_type,

@@ -1020,6 +1020,8 @@ def storycrawl_command(
         "--broad",
         "--max-pages",
         str(2 * pages + 100),
+        "--max-pages-per-site",  # one site is the whole crawl here
+        str(2 * pages + 100),
         "--max-depth",
         "1000",
         "--data",

@@ -5,12 +5,14 @@ Bad input ends in one line on stderr and exit status 2, before anything stored i
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import os
 import shutil
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -28,6 +30,7 @@ from archive.extract import EXTRACTOR_NAME
 from archive.extract import extract as extract_page
 from archive.formats import write_csv, write_jsonl, write_parquet, write_txt, write_wacz
 from archive.store import (
+    CANDIDATE_STATES,
     Store,
     StoreError,
     database_url,
@@ -148,10 +151,17 @@ _CRAWL_OPTIONS = [
     click.option("--feed", "feeds", multiple=True, help="RSS/Atom feed URL (repeatable)."),
     click.option("--sitemap", "sitemaps", multiple=True, help="Sitemap URL (repeatable)."),
     click.option("--keyword", "keywords", multiple=True, help="Extra story term (repeatable)."),
+    click.option("--search", multiple=True, help="Search engine to ask: gdelt (repeatable)."),
     click.option("--since", help="Publication window start, YYYY-MM-DD."),
     click.option("--until", help="Publication window end, YYYY-MM-DD."),
     click.option("--max-pages", type=int, help="Fetch at most this many pages."),
+    click.option("--max-pages-per-site", type=int, help="Fetch at most this many per site."),
     click.option("--max-depth", type=int, help="Follow links at most this deep."),
+    click.option(
+        "--threshold",
+        type=click.FloatRange(0, 1),
+        help="Same-story threshold: higher for precision, lower for recall.",
+    ),
     click.option("--data", type=click.Path(path_type=Path), help="Data directory."),
     click.option("--db", envvar="STORYCRAWL_DB", help="SQLAlchemy database URL."),
     click.option("--warc-dir", type=click.Path(path_type=Path), help="WARC directory."),
@@ -198,12 +208,27 @@ def crawl(story_file: Path | None, scrapy_settings: tuple[str, ...], **options: 
     _summary(story, stats)
 
 
+#: The crawl summary's table shows at most this many articles, the best scored.
+SUMMARY_ROWS = 50
+
+
 def _summary(story: StoryDefinition, stats: dict, export_path: Path | None = None) -> None:
     config = Config.from_settings(crawl_settings(story))
     store = Store(open_engine(config.db_url))
-    records = list(export_records(store, ExportFilter(story=story.name)))
+    # Streamed: a story of many thousand matches must not be held in memory to be counted.
+    matched = 0
+    best: list[tuple[float, int, dict]] = []
+    for matched, record in enumerate(export_records(store, ExportFilter(story=story.name)), 1):
+        shown = {k: record[k] for k in ("title", "sitename", "url", "date", "score")}
+        heapq.heappush(best, (record["score"], matched, shown))
+        if len(best) > SUMMARY_ROWS:
+            heapq.heappop(best)
+    records = [row for _, _, row in best]
     console = Console()
-    table = Table(title=f"Story {story.name!r}: articles judged same-story")
+    heading = "articles judged same-story"
+    if matched > len(records):
+        heading += f" (the {len(records)} best of {matched}; `storycrawl show` lists all)"
+    table = Table(title=f"Story {story.name!r}: {heading}")
     for column in ("title", "outlet", "date", "score"):
         table.add_column(column)
     for record in sorted(records, key=lambda r: r["date"] or ""):
@@ -218,9 +243,7 @@ def _summary(story: StoryDefinition, stats: dict, export_path: Path | None = Non
         f"{stats.get('storycrawl/run/not_modified', 0)} not modified; "
         f"{stats.get('storycrawl/incremental/not_fetched', 0)} archived recently, not fetched)"
     )
-    console.print(
-        f"matches:        {len(records)} ({stats.get('storycrawl/run/new_matches', 0)} new)"
-    )
+    console.print(f"matches:        {matched} ({stats.get('storycrawl/run/new_matches', 0)} new)")
     if recovered := stats.get("storycrawl/warc/recovered_files"):
         console.print(f"recovered:      {recovered} WARC files an interrupted crawl left open")
     console.print(f"finish reason:  {stats.get('finish_reason', '?')}")
@@ -401,22 +424,22 @@ def stories(data: Path | None, db: str | None) -> None:
 
 @cli.command()
 @click.argument("name")
+@click.option("--state", type=click.Choice(CANDIDATE_STATES), help="Only candidates in this state.")
 @click.option("--data", type=click.Path(path_type=Path), help="Data directory.")
 @click.option("--db", envvar="STORYCRAWL_DB", help="SQLAlchemy database URL.")
-def show(name: str, data: Path | None, db: str | None) -> None:
-    """A story's matches and candidates, best first, with scores and verdicts."""
+def show(name: str, state: str | None, data: Path | None, db: str | None) -> None:
+    """A story's candidate URLs: what became of each (accepted, rejected, duplicate,
+    discovered, …), with its score, and why."""
     store = _guarded(lambda: _open_store(data, db))
-    candidates = _guarded(lambda: story_candidates(store, name))
-    table = Table(title=f"Story {name!r}: every judged page, best first")
-    for column in ("score", "verdict", "date", "title", "url", "why"):
+    candidates = _guarded(lambda: story_candidates(store, name, state))
+    counts = Counter(c.state for c in candidates)
+    title = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no candidates"
+    table = Table(title=f"Story {name!r}: {title}")
+    for column in ("state", "score", "date", "title", "url", "why"):
         table.add_column(column, overflow="fold")
-    for candidate in candidates:
-        verdict = "match" if candidate.is_match else "rejected"
-        why = candidate.reasons.get("rejected") or ("seed" if candidate.reasons.get("seed") else "")
-        table.add_row(
-            f"{candidate.score:.2f}", verdict, candidate.date or "", candidate.title or "",
-            candidate.url, why,
-        )  # fmt: skip
+    for c in candidates:
+        score = "" if c.score is None else f"{c.score:.2f}"
+        table.add_row(c.state, score, c.date or "", c.title or "", c.url, c.why)
     Console().print(table)
 
 
@@ -568,7 +591,7 @@ DEMO_SETTINGS = {
 
 
 def demo_story(web, data: Path) -> StoryDefinition:
-    """The bundled story: the January report and the March follow-up, four outlets to watch."""
+    """The bundled story: the January report and the March follow-up, six outlets to watch."""
     return build_story(
         {
             "name": "aegis-ashore",

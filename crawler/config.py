@@ -35,6 +35,7 @@ class Config:
     link_floor: float
     threshold: float
     operator: str
+    gdelt_url: str  # a story's `search = ["gdelt"]` queries it; tests point it at loopback
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:
@@ -55,6 +56,7 @@ class Config:
             link_floor=settings.getfloat("STORYCRAWL_LINK_FLOOR"),
             threshold=settings.getfloat("STORYCRAWL_THRESHOLD"),
             operator=settings.get("STORYCRAWL_CONTACT") or "",
+            gdelt_url=settings.get("STORYCRAWL_GDELT_URL"),
         )
         if config.warc_max_size < 1:
             raise ValueError("STORYCRAWL_WARC_MAX_SIZE must be a positive number of bytes")

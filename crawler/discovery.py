@@ -15,34 +15,35 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from io import BytesIO
-from typing import Self
 from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 from courlan import is_navigation_page, is_not_crawlable
-from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, Response
-from scrapy.linkextractors import LinkExtractor
-from scrapy.robotstxt import ProtegoRobotParser
+from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.utils.gz import gunzip
+from scrapy.utils.response import get_base_url
+from scrapy.utils.url import url_has_any_extension
+from w3lib.url import safe_url_string
 
-#: Sent with ``urls=[…]`` when a robots.txt lists sitemaps; the spider subscribes to it.
+#: Sent with ``urls=[…]`` when a robots.txt lists sitemaps (crawler.robots); the spider
+#: subscribes to it.
 sitemaps_found = object()
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 _PAGINATION = re.compile(r"(/page/\d+/?(\?|$)|[?&](page|p)=\d+)", re.IGNORECASE)
-#: Links to follow for a story: Scrapy's default skips images, PDFs, archives and other
-#: files no story text can be extracted from. A broad crawl archives whole sites, files too.
-_STORY_LINKS = LinkExtractor(unique=True, tags=("a", "area"), attrs=("href",))
-_ALL_LINKS = LinkExtractor(unique=True, tags=("a", "area"), attrs=("href",), deny_extensions=[])
+#: Links a story crawl skips: images, PDFs, archives and other files no story text can be
+#: extracted from (Scrapy's list). A broad crawl archives whole sites, files too.
+_FILES = {f".{extension}" for extension in IGNORED_EXTENSIONS}
 
 
 @dataclass(frozen=True)
 class Candidate:
     url: str
     text: str = ""
-    published: date | None = None
+    published: date | None = None  # a feed's pubDate, a news sitemap's publication_date
     navigation: str | None = None  # "pagination", "section" or "topic" (tag, category, …)
+    modified: date | None = None  # a sitemap's lastmod: never before the publication
 
 
 #: A section's name is short; a one-segment path with more words is an article's slug.
@@ -69,13 +70,33 @@ def navigation_kind(url: str) -> str | None:
 
 
 def page_links(response: HtmlResponse, broad: bool = False) -> Iterator[Candidate]:
-    """Every crawlable link of an HTML page, marked as navigation or content."""
-    for link in (_ALL_LINKS if broad else _STORY_LINKS).extract_links(response):
-        if link.nofollow or is_not_crawlable(link.url):
+    """Every crawlable link of an HTML page, marked as navigation or content.
+
+    One pass over the parsed page: Scrapy's LinkExtractor, which runs its XPath, its
+    canonicalising and its filters per link, cost a story crawl more CPU than fetching did
+    (bench/throughput.py). Same rules: <a> and <area>, the page's <base>, no rel=nofollow,
+    no files (images, PDFs, …) unless ``broad``, each URL once; rel=next marks pagination.
+    """
+    base = get_base_url(response)
+    seen: set[str] = set()
+    for element in response.selector.root.iter("a", "area", "link"):
+        href = (element.get("href") or "").strip()
+        if not href:
             continue
-        yield Candidate(link.url, " ".join(link.text.split()), navigation=navigation_kind(link.url))
-    for href in response.css('link[rel~="next"]::attr(href), a[rel~="next"]::attr(href)').getall():
-        yield Candidate(response.urljoin(href), "next page", navigation="pagination")
+        rel = (element.get("rel") or "").lower().split()
+        url = safe_url_string(urljoin(base, href), response.encoding)
+        if "next" in rel:
+            yield Candidate(url, "next page", navigation="pagination")
+            continue
+        if element.tag == "link" or "nofollow" in rel or url in seen:
+            continue
+        if not url.startswith(("http://", "https://")):  # mailto:, javascript:, tel:, …
+            continue
+        seen.add(url)
+        if is_not_crawlable(url) or (not broad and url_has_any_extension(url, _FILES)):
+            continue
+        text = " ".join("".join(element.itertext()).split())
+        yield Candidate(url, text, navigation=navigation_kind(url))
 
 
 def feed_links(response: HtmlResponse) -> list[str]:
@@ -173,8 +194,14 @@ def parse_sitemap(response: Response, max_size: int) -> Sitemap:
         loc = _child(element, "loc")
         if not loc:
             continue
-        published = parse_date(_child(element, "publication_date", "lastmod"))
-        entries.append(Candidate(urljoin(response.url, loc), _child(element, "title"), published))
+        entries.append(
+            Candidate(
+                urljoin(response.url, loc),
+                _child(element, "title"),
+                published=parse_date(_child(element, "publication_date")),
+                modified=parse_date(_child(element, "lastmod")),
+            )
+        )
     return Sitemap(is_index, entries)
 
 
@@ -192,16 +219,3 @@ def parse_feed(response: Response, max_size: int) -> list[Candidate]:
             title = _child(element, "title")
             entries.append(Candidate(urljoin(response.url, link), title, published))
     return entries
-
-
-class SitemapAnnouncingRobotParser(ProtegoRobotParser):
-    """Scrapy's Protego parser, which also tells the spider the sitemaps a robots.txt lists:
-    the robots.txt is fetched once, by RobotsTxtMiddleware, and read for both."""
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, robotstxt_body: bytes) -> Self:
-        parser = super().from_crawler(crawler, robotstxt_body)
-        sitemaps = list(parser.rp.sitemaps)
-        if sitemaps:
-            crawler.signals.send_catch_log(signal=sitemaps_found, urls=sitemaps)
-        return parser

@@ -53,8 +53,14 @@ class History:
         #: The crawl this run resumes: the last one, if it did not finish.
         self.resumes = last[0] if last and last[1] not in ("finished", "bad_seed") else None
         self.frontier = store.queued(story)
+        #: What the resumed run got an answer for, by frontier key.
+        self.answered = store.answered(story, self.resumes) if self.resumes else frozenset()
+        #: Redirected URLs and their targets: a moved article is not fetched twice a run.
+        self.redirects = store.redirects(story)
 
     def decide(self, canonical_url: str) -> Decision:
+        if canonical_url in self.answered:
+            return Decision(skip="fetched by the run this one resumes")
         previous = self.archived.get(canonical_url)
         if previous is None:
             return Decision()

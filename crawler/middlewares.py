@@ -69,6 +69,9 @@ class WarcCapture:
         self.store = store  # the digest index of earlier crawls; None when dedup is off
         self.maxsize = maxsize
         self._originals: dict[str, Original] = {}  # this crawl's digest index
+        # The digests earlier crawls archived, read once: most pages are new, and asking the
+        # database about each (a query per response, on the reactor thread) is what costs.
+        self._archived = store.response_digests() if store is not None else frozenset()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -168,7 +171,9 @@ class WarcCapture:
         if self.store is None or exchange.status != 200 or not exchange.body or exchange.truncated:
             return None
         digest = payload_digest(exchange.body)
-        return self._originals.get(digest) or self.store.original(digest)
+        if digest in self._originals:
+            return self._originals[digest]
+        return self.store.original(digest) if digest in self._archived else None
 
     def item_scraped(self, item: Any) -> None:
         if isinstance(item, PageRecord) and item.document is not None:

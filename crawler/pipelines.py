@@ -4,29 +4,47 @@ off the reactor thread."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Self
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from archive.store import BatchWriter, Fetched, PageRecord, Queued, RunFigures, Store, open_engine
+from archive.duplicates import mark_duplicates
+from archive.store import (
+    BatchItem,
+    BatchWriter,
+    Decided,
+    PageRecord,
+    Queued,
+    RunFigures,
+    Store,
+    StoreError,
+    open_engine,
+)
 from crawler.config import Config
+from crawler.reextract import Reextraction, reextract
 from crawler.urls import canonical
+
+logger = logging.getLogger(__name__)
+#: Crawls that end so are not settled: stopped by the user, or never started.
+UNSETTLED = {"shutdown", "story_locked", "bad_seed"}
 
 
 class StorePipeline:
-    def __init__(self, crawler: Crawler, store: Store, batch_size: int):
+    def __init__(self, crawler: Crawler, store: Store, config: Config):
         self.crawler = crawler
         self.store = store
-        self.batch_size = batch_size
+        self.config = config
+        self.batch_size = config.db_batch
         self.writer: BatchWriter | None = None
         self.crawl_id: int | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         config = Config.from_settings(crawler.settings)
-        pipeline = cls(crawler, Store(open_engine(config.db_url)), config.db_batch)
+        pipeline = cls(crawler, Store(open_engine(config.db_url)), config)
         for handler, signal in (
             (pipeline.request_scheduled, signals.request_scheduled),
             (pipeline.response_received, signals.response_received),
@@ -46,19 +64,32 @@ class StorePipeline:
     # SIGKILL included, resumes from it (see crawler.incremental).
 
     def request_scheduled(self, request: Request) -> None:
-        if self.writer is not None and (kind := request.meta.get("storycrawl_kind")):
-            queued = Queued(
-                canonical(request.url), request.url, kind, request.priority,
-                request.meta.get("depth", 0),
-            )  # fmt: skip
-            self.writer.add(queued)
+        if self.writer is None or not (kind := request.meta.get("storycrawl_kind")):
+            return
+        if redirected_from := request.meta.get("redirect_urls"):
+            # Scrapy's RedirectMiddleware made this request. Its source is settled (a run
+            # resuming it is redirected again); the target is no frontier entry of its own,
+            # and Scrapy's dupefilter may yet drop it (request_scheduled comes first).
+            for url in redirected_from:
+                self.writer.add(Decided(canonical(url), "redirected", features={"to": request.url}))
+            return
+        queued = Queued(
+            canonical(request.url), request.url, kind, request.priority,
+            request.meta.get("depth", 0), request.meta.get("storycrawl_score"),
+            request.meta.get("storycrawl_features"),
+        )  # fmt: skip
+        self.writer.add(queued)
 
     def response_received(self, response: Response, request: Request) -> None:
-        if self.writer is not None and request.meta.get("storycrawl_kind"):
-            self.writer.add(Fetched(canonical(request.url)))
+        if self.writer is not None and (kind := request.meta.get("storycrawl_kind")):
+            self.writer.add(Decided(canonical(request.url), "fetched", url=request.url, kind=kind))
 
-    async def process_item(self, item: PageRecord) -> PageRecord:
+    async def process_item(self, item: BatchItem) -> BatchItem:
+        """Pages and the frontier decisions the spider yields, written in batches."""
         assert self.writer is not None
+        if isinstance(item, PageRecord):
+            score = None if item.score is None else round(item.score, 4)
+            self.writer.add(Decided(canonical(item.url), item.state, score, item.reasons or None))
         sent = self.writer.add(item)
         if sent is not None:
             await asyncio.wrap_future(sent)
@@ -69,7 +100,14 @@ class StorePipeline:
         if self.writer is None or self.crawl_id is None:
             return  # the crawl never opened
         self.writer.close()
+        story = self.crawler.spider.story
+        settled = None
+        if reason not in UNSETTLED and self.config.extract:
+            settled = self._settle(story.name)
+        # Settling marks the copies itself, on the verdicts it leaves.
+        copies = settled.duplicates if settled else len(mark_duplicates(self.store, story.name))
         stats = self.crawler.stats
+        stats.set_value("storycrawl/duplicates", copies)
         figures = RunFigures(
             pages_fetched=stats.get_value("storycrawl/run/fetched", 0),
             not_modified=stats.get_value("storycrawl/run/not_modified", 0),
@@ -79,6 +117,21 @@ class StorePipeline:
         )
         plain = {k: v for k, v in stats.get_stats().items() if _jsonable(v)}
         self.store.finish_crawl(self.crawl_id, reason, plain, figures)
+
+    def _settle(self, story: str) -> Reextraction | None:
+        """Extract again the pages extracted before their outlet's site model was complete
+        (an outlet's first pages have none): the corpus a crawl leaves has no chrome the
+        crawl itself learned to remove."""
+        try:
+            done = reextract(
+                self.store, self.config.warc_dir, story, self.config.threshold,
+                self.config.extract_workers, stale_only=True,
+            )  # fmt: skip
+        except StoreError as exc:
+            logger.warning("Pages not settled: %s", exc)
+            return None
+        self.crawler.stats.set_value("storycrawl/settled_pages", done.documents)
+        return done
 
 
 def _jsonable(value: object) -> bool:

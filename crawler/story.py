@@ -1,86 +1,28 @@
 """The story model: the seed profile, the same-story judge and link priorities.
 
-Terms are weighted by how rare they are in English at large (wordfreq's frequencies), not
-by their rarity in the crawl so far: a score then does not depend on the order pages
-arrived in, and the same document gets the same score when re-judged later. Rare names and
-systems ("Aegis", "Lavrov") carry a story; "said" and "country" do not.
+A :class:`StoryProfile` is built from the seed articles, judges every fetched page with the
+fitted model of :mod:`crawler.judge` and grows as the crawl accepts pages
+(:meth:`StoryProfile.accept`), always anchored to the seeds. Links are ranked before they
+are fetched by how much their anchor text and URL look like the seeds.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
-from itertools import pairwise
 from urllib.parse import unquote, urlsplit
 
-from wordfreq import zipf_frequency
-
 from archive.extract import Document
+from crawler.features import DocFeatures, Vector, cosine, features_of, published_day, unit, vector
+from crawler.judge import ANCHOR_SHARE, MEANING, Model, Story, shipped_model
 
-_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
-#: Words at least this common (Zipf scale) are function words: no weight at all.
-STOPWORD_ZIPF = 5.9
 #: How many of the profile's heaviest terms count as its key terms.
 KEY_TERMS = 12
 #: A date this many days outside the story's window still counts as inside: wire copy
 #: is often republished a day or two later, and time zones shift dates by one.
 WINDOW_SLACK_DAYS = 2
-
-
-@lru_cache(maxsize=200_000)
-def term_weight(term: str) -> float:
-    """Inverse frequency in English: log10 of one over the term's frequency, 0 for stopwords."""
-    zipf = zipf_frequency(term.replace("-", " "), "en")
-    return 0.0 if zipf >= STOPWORD_ZIPF else 9.0 - zipf
-
-
-def _normal(word: str) -> str:
-    word = word.lower().replace("defence", "defense")
-    if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    return word
-
-
-def terms(text: str) -> list[str]:
-    """Content words, normalised, with the bigrams of neighbouring ones ('aegis ashore')."""
-    words = [_normal(w) for w in _WORD.findall(text) if not w.isdigit() and len(w) > 1]
-    words = [w for w in words if term_weight(w) > 0]
-    return words + [f"{a} {b}" for a, b in pairwise(words)]
-
-
-def vector(text: str) -> dict[str, float]:
-    """A unit-length TF-IDF vector (log-scaled term frequency)."""
-    counts = Counter(terms(text))
-    weighted = {
-        t: (1 + math.log(n)) * (term_weight(t) if " " not in t else _bigram_weight(t))
-        for t, n in counts.items()
-    }
-    return _unit(weighted)
-
-
-def _bigram_weight(bigram: str) -> float:
-    first, second = bigram.split(" ", 1)
-    return (term_weight(first) + term_weight(second)) / 2
-
-
-def _unit(weights: dict[str, float]) -> dict[str, float]:
-    norm = math.sqrt(sum(w * w for w in weights.values()))
-    return {t: w / norm for t, w in weights.items()} if norm else {}
-
-
-def cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(w * b.get(t, 0.0) for t, w in a.items())
-
-
-def _document_text(doc: Document) -> str:
-    # The headline says what a story is about: count it twice.
-    return f"{doc.title or ''}\n{doc.title or ''}\n{doc.text}"
 
 
 @dataclass(frozen=True)
@@ -102,29 +44,45 @@ class StoryProfile:
     since: date | None
     until: date | None
     threshold: float
-    seed_vectors: list[dict[str, float]] = field(default_factory=list)
-    seed_titles: list[str] = field(default_factory=list)
-    _centroid: dict[str, float] = field(default_factory=dict)
-    _title_vector: dict[str, float] = field(default_factory=dict)
+    model: Model = field(default_factory=shipped_model)
+    story: Story = field(default_factory=Story)
+    _centroid: Vector = field(default_factory=dict)
+    _total: Counter[str] = field(default_factory=Counter)
     _key_terms: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._total.update(vector(" ".join(self.keywords)))
+
     def add_seed(self, doc: Document) -> None:
-        self.seed_vectors.append(vector(_document_text(doc)))
-        self.seed_titles.append(doc.title or "")
-        total: Counter[str] = Counter()
-        for seed in self.seed_vectors:
-            total.update(seed)
-        total.update(vector(" ".join(self.keywords)))
-        self._centroid = _unit(dict(total))
-        self._title_vector = vector(" ".join(self.seed_titles))
-        # Sorted once per seed, not once per judged page: judge() is on the reactor thread.
-        self._key_terms = sorted(self._centroid, key=self._centroid.__getitem__, reverse=True)[
-            :KEY_TERMS
-        ]
+        self.story.add_seed(features_of(doc))
+        # For links and search queries, the seeds' terms and the keywords in one centroid,
+        # the headline counted twice: it says what a story is about.
+        self._total.update(vector(f"{doc.title or ''}\n{doc.title or ''}\n{doc.text}"))
+        self._centroid = unit(self._total)
+        # Sorted once per seed, not once per judged page: judging is on the reactor thread.
+        self._key_terms = [t for t, _ in Counter(self._centroid).most_common(KEY_TERMS)]
+
+    def accept(self, page: Document | DocFeatures) -> None:
+        """Count a page judged same-story (``judge(page).is_match``) as part of the story:
+        later pages are compared with it too. Call it once per matched page, in the order
+        the pages were judged."""
+        self.story.accept(page if isinstance(page, DocFeatures) else features_of(page))
+
+    def follow(self, page: Document | DocFeatures) -> Verdict:
+        """Judge a page as a crawl does, page after page: a match joins the accepted set."""
+        features = page if isinstance(page, DocFeatures) else features_of(page)
+        verdict = self.judge(features)
+        if verdict.is_match:
+            self.accept(features)
+        return verdict
 
     @property
     def ready(self) -> bool:
-        return bool(self._centroid)
+        return bool(self.story.seeds)
+
+    @property
+    def seed_vectors(self) -> list[Vector]:
+        return [seed.body for seed in self.story.seeds]
 
     @property
     def key_terms(self) -> list[str]:
@@ -137,39 +95,50 @@ class StoryProfile:
 
     def in_window(self, published: str | None) -> bool | None:
         """Whether a publication date falls in the story's window; None when unknown."""
-        if not published or not (self.since or self.until):
-            return None
-        try:
-            day = date.fromisoformat(published[:10])
-        except ValueError:
+        return self._in_window(published_day(published))
+
+    def _in_window(self, day: date | None) -> bool | None:
+        if day is None or not (self.since or self.until):
             return None
         slack = WINDOW_SLACK_DAYS
         if self.since and (self.since - day).days > slack:
             return False
         return not (self.until and (day - self.until).days > slack)
 
-    def judge(self, doc: Document) -> Verdict:
-        """Score a document against the seeds and decide whether it is the same story."""
-        doc_vector = vector(_document_text(doc))
-        features = {
-            "centroid": cosine(doc_vector, self._centroid),
-            "best_seed": max((cosine(doc_vector, s) for s in self.seed_vectors), default=0.0),
-            "title": cosine(vector(doc.title or ""), self._title_vector),
-            "key_terms": sum(1 for t in self.key_terms if t in doc_vector) / KEY_TERMS,
-        }
-        score = (
-            0.3 * features["centroid"]
-            + 0.3 * features["best_seed"]
-            + 0.15 * features["title"]
-            + 0.25 * features["key_terms"]
-        )
-        reasons: dict = {k: round(v, 4) for k, v in features.items()}
-        window = self.in_window(doc.date)
+    def judge(self, doc: Document | DocFeatures) -> Verdict:
+        """Score a page against the story and decide whether it is the same story.
+
+        Takes the document or its :func:`~crawler.features.features_of`, so that a caller
+        who also calls :meth:`accept` computes the features once.
+        """
+        page = doc if isinstance(doc, DocFeatures) else features_of(doc)
+        features = self.story.compare(page)
+        score = self.model.probability(features)
+        reasons: dict = {name: round(value, 4) for name, value in features.items()}
+        seeds_alone = score
+        if self.story.accepted_count:
+            seeds_alone = self.model.probability(self.story.compare(page, with_accepted=False))
+            reasons["seeds_alone"] = round(seeds_alone, 4)
+        window = self._in_window(page.published)
         if window is not None:
             reasons["in_window"] = window
-        is_match = score >= self.threshold and doc.is_article and window is not False
-        if not doc.is_article:
-            reasons["rejected"] = "not an article (listing or stub page)"
+        if page.listing:
+            rejected = "not an article (listing or stub page)"
         elif window is False:
-            reasons["rejected"] = "published outside the story's window"
-        return Verdict(score=min(1.0, score), is_match=is_match, reasons=reasons)
+            rejected = "published outside the story's window"
+        elif score < self.threshold:
+            weakest = _evidence(self.model.weakest(features), features)
+            rejected = f"below the threshold {self.threshold:.2f}; weakest: {weakest}"
+        elif seeds_alone < ANCHOR_SHARE * self.threshold:
+            rejected = f"too far from the seeds themselves (seeds alone {seeds_alone:.2f})"
+        else:
+            rejected = ""
+        if rejected:
+            reasons["rejected"] = reasons["decisive"] = rejected
+        else:
+            reasons["decisive"] = _evidence(self.model.strongest(features), features)
+        return Verdict(score=score, is_match=not rejected, reasons=reasons)
+
+
+def _evidence(feature: str, features: dict[str, float]) -> str:
+    return f"{MEANING[feature]} ({feature} {features[feature]:.2f})"

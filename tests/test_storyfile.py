@@ -52,6 +52,9 @@ schedule = "0 */6 * * *"
         (f'name = "x"\nseeds = ["{SEED}"]\nsince = "last week"', "must be a date"),
         (f'name = "x"\nseeds = ["{SEED}"]\nsince = 2018-02-01\nuntil = 2018-01-01', "is after"),
         (f'name = "x"\nseeds = ["{SEED}"]\nmax_pages = 0', "positive whole number"),
+        (f'name = "x"\nseeds = ["{SEED}"]\nmax_pages_per_site = -1', "positive whole number"),
+        (f'name = "x"\nseeds = ["{SEED}"]\nthreshold = 1.5', "from 0 to 1"),
+        (f'name = "x"\nseeds = ["{SEED}"]\nthreshold = "high"', "a number from 0 to 1"),
         ('name = "x"\nseeds = [', "not valid TOML"),
     ],
 )
@@ -70,5 +73,6 @@ def test_story_from_options_alone() -> None:
     assert story.seeds == (SEED,) and story.keywords == ("Aegis",)
     assert story.as_json() == {
         "name": "s", "seeds": [SEED], "keywords": ["Aegis"], "max_pages": 5000,
-        "max_depth": 6, "data": "storycrawl-data", "recrawl_after": "1d",
+        "max_pages_per_site": 1000, "max_depth": 6, "data": "storycrawl-data",
+        "recrawl_after": "1d",
     }  # fmt: skip

@@ -19,30 +19,34 @@ from typing import Any, Self
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider
+from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.responsetypes import responsetypes
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive.extract import Document, ExtractorPool
-from archive.store import PageRecord
+from archive.chrome import ChromeLearner
+from archive.extract import Document, Extraction, ExtractorPool
+from archive.store import Decided, Noted, PageRecord
 from archive.warc import read_record
 from crawler import discovery
 from crawler.config import Config, user_agent
+from crawler.features import features_of
 from crawler.incremental import History, parse_duration
+from crawler.search import SearchError, search_sources
 from crawler.story import SEED_VERDICT, StoryProfile, Verdict
 from crawler.storyfile import StoryDefinition, story_from_file
-from crawler.urls import Scope, canonical, host_of
+from crawler.traps import TrapRules, url_date
+from crawler.urls import Scope, canonical, host_of, original_of
 
 logger = logging.getLogger(__name__)
 
 SEED_PRIORITY = 10_000
 #: A run lock this old is a crashed run's, when its holder cannot be checked (another host).
 LOCK_STALE_AFTER = 24 * 3600
-#: A feed or sitemap entry dated this long before the story began cannot be a follow-up
-#: (sitemap dates are last-modified dates, hence the margin): it is not fetched at all.
-STALE_BEFORE_STORY = timedelta(days=30)
+#: An entry or URL dated this far outside the story's window is not fetched at all: wire
+#: copy is republished a day or two later, and time zones shift dates by one.
+WINDOW_SLACK = timedelta(days=2)
 #: Home, section and pagination pages: worth fetching early, since their headlines steer.
 NAVIGATION_PRIORITY = 300
 
@@ -54,6 +58,8 @@ def story_settings(story: StoryDefinition) -> dict[str, Any]:
         "STORYCRAWL_NAMED_HOSTS": sorted(story.named_hosts),
         "DEPTH_LIMIT": story.max_depth,
     }
+    if story.threshold is not None:
+        settings["STORYCRAWL_THRESHOLD"] = story.threshold
     if story.db:
         settings["STORYCRAWL_DB"] = story.db
     if story.warc_dir:
@@ -82,6 +88,9 @@ class StorySpider(Spider):
         self.problem: str | None = None  # bad input found mid-crawl: the CLI's one-line error
         self.locked_by: str | None = None  # the run holding the story's lock, if not us
         self._requested: set[str] = set()
+        self._noted: set[str] = set()  # seen, not requested, and recorded as such
+        self._settled_links: set[str] = set()  # link URLs, as written, whose fate is final
+        self.traps = TrapRules(max_per_site=story.max_pages_per_site)
         self._seeds_left = len(story.seeds)
         # Set once every seed is fetched and read: no link can be scored before.
         self._profile_ready = asyncio.Event()
@@ -90,11 +99,13 @@ class StorySpider(Spider):
         self.store = config.prepare_storage()
         self.history = History(self.store, story.name, parse_duration(story.recrawl_after))
         self._lock_holder = f"{socket.gethostname()}:{os.getpid()}"
+        self._search = search_sources(story.search, config)  # none unless the story asks
         self._callbacks = {
             "seed": self.parse_seed,
             "page": self.parse_page,
             "feed": self.parse_feed,
             "sitemap": self.parse_sitemap,
+            "search": self.parse_search,
         }
 
     @classmethod
@@ -121,12 +132,15 @@ class StorySpider(Spider):
         if holder:
             self.locked_by = holder
             raise CloseSpider("story_locked")
-        self._pool = ExtractorPool(self.config.extract_workers)
+        self._pool = ExtractorPool(self.config.extract_workers, analyse=features_of)
+        # What earlier crawls and re-extractions learned of each outlet's chrome.
+        self._chrome = ChromeLearner(self.store.site_models())
         for url in self.story.seeds:
             if request := self._request(url, "seed", SEED_PRIORITY):
                 yield request
             else:  # archived recently, or by the run this one resumes: use what is stored
                 self._stored_seed(url)
+                self._seed_done()
         if self._seeds_left:
             await self._profile_ready.wait()
         if self.problem:
@@ -145,6 +159,10 @@ class StorySpider(Spider):
         for url in (*self.story.sitemaps, *self._announced_sitemaps):
             if request := self._request(url, "sitemap", NAVIGATION_PRIORITY):
                 yield request
+        for source in self._search:
+            for url in source.requests_for(self.profile, self.story):
+                if request := self._request(url, "search", NAVIGATION_PRIORITY):
+                    yield request
         for queued in self.history.frontier:  # what an earlier run scheduled and never fetched
             if request := self._request(queued.url, queued.kind, queued.priority, queued.depth):
                 yield request
@@ -157,26 +175,49 @@ class StorySpider(Spider):
 
     # -- requests -------------------------------------------------------------------------
 
-    def _request(self, url: str, kind: str, priority: int, depth: int = 0) -> Request | None:
-        """A request for a URL not yet requested in this crawl, within the page budget,
-        and not archived recently (conditional when archived long enough ago).
+    def _request(
+        self,
+        url: str,
+        kind: str,
+        priority: int,
+        depth: int = 0,
+        score: float | None = None,
+        features: dict | None = None,
+    ) -> Request | Noted | None:
+        """A request for a URL not yet requested in this crawl, within the page budgets and
+        the trap rules, and not archived recently (conditional when archived long enough
+        ago); a Noted item when a budget or a rule refuses it, None when nothing is new.
 
         Seen URLs are dropped here, before a Request exists: a news page carries dozens of
         links, most already known, and building Requests only for the dupefilter to discard
-        them costs more than the crawl itself.
+        them costs more than the crawl itself. An AMP or print copy is fetched as its
+        article, which is what the archive should hold.
         """
+        url = original_of(url)
         key = canonical(url)
+        if moved_to := self.history.redirects.get(key):  # an earlier run was redirected
+            url, key = moved_to, canonical(moved_to)
         if key in self._requested:
             return None
+        refusal = None
         if len(self._requested) >= self.story.max_pages:
-            self.crawler.stats.inc_value("storycrawl/budget_refused")
-            return None
+            refusal = ("over_budget", f"story budget of {self.story.max_pages} pages")
+        elif kind != "seed":  # the user named the seeds: no rule second-guesses them
+            refusal = self.traps.refusal(url)
+        if refusal:
+            state, rule = refusal
+            self.crawler.stats.inc_value(f"storycrawl/refused/{state}")
+            return self._note(url, kind, state, score, {**(features or {}), "rule": rule})
         self._requested.add(key)
         decision = self.history.decide(key)
         if decision.skip:
             self.crawler.stats.inc_value("storycrawl/incremental/not_fetched")
             return None
-        meta: dict[str, Any] = {"storycrawl_kind": kind}
+        meta: dict[str, Any] = {
+            "storycrawl_kind": kind,
+            "storycrawl_score": score,
+            "storycrawl_features": features,
+        }
         if depth:
             meta["depth"] = depth
         if decision.previous:
@@ -191,20 +232,53 @@ class StorySpider(Spider):
             meta=meta,
         )
 
+    def _note(
+        self, url: str, kind: str, state: str, score: float | None, features: dict
+    ) -> Noted | None:
+        """A URL not fetched, recorded once with why (see archive.store.CANDIDATE_STATES)."""
+        key = canonical(url)
+        if key in self._requested or key in self._noted:
+            return None
+        self._noted.add(key)
+        return Noted(key, url, kind, state, None if score is None else round(score, 4), features)
+
+    def _out_of_window(self, candidate: discovery.Candidate) -> str | None:
+        """Why an entry or link is dated outside the story's window, before fetching it:
+        its feed or news-sitemap date, a date in its URL, or a sitemap lastmod before the
+        window (a page last changed before the story began was published before it too)."""
+        since, until = self.story.since, self.story.until
+        published = candidate.published or url_date(candidate.url)
+        if published and since and published < since - WINDOW_SLACK:
+            return f"published {published}, before {since}"
+        if published and until and published > until + WINDOW_SLACK:
+            return f"published {published}, after {until}"
+        if candidate.modified and since and candidate.modified < since - WINDOW_SLACK:
+            return f"last modified {candidate.modified}, before {since}"
+        return None
+
     def _follow(
         self, candidates: Iterable[discovery.Candidate], parent_score: float, from_listing: bool
-    ) -> Iterator[Request]:
+    ) -> Iterator[Request | Noted]:
         for candidate in candidates:
-            if not self.scope.allows(candidate.url):
+            # Most links of a page were seen on the pages before it: the raw URL, before
+            # canonicalising and scoring it, is the cheapest test there is. Only a final
+            # fate is remembered so: a link not worth it from one page (its anchor "More",
+            # or a section seen from an article) may be from another.
+            if candidate.url in self._settled_links:
                 continue
-            if (
-                candidate.published
-                and self.story.since
-                and candidate.published < self.story.since - STALE_BEFORE_STORY
-            ):
-                self.crawler.stats.inc_value("storycrawl/skipped_out_of_window")
+            if not self.scope.allows(candidate.url):
+                self._settled_links.add(candidate.url)
+                continue
+            features: dict[str, Any] = {"text": candidate.text[:200]}
+            if outside := self._out_of_window(candidate):
+                self._settled_links.add(candidate.url)
+                features["window"] = outside
+                if noted := self._note(candidate.url, "page", "out_of_window", None, features):
+                    self.crawler.stats.inc_value("storycrawl/skipped_out_of_window")
+                    yield noted
                 continue
             score = self.profile.link_score(candidate.text, candidate.url)
+            features.update(link_score=round(score, 4), parent_score=round(parent_score, 4))
             if candidate.navigation in ("pagination", "section"):
                 # Listings lead to the outlet's coverage; from an article they lead anywhere.
                 follow = from_listing or self.story.broad
@@ -216,8 +290,15 @@ class StorySpider(Spider):
             else:
                 follow = self.story.broad or score >= self.config.link_floor
                 priority = int(1000 * (0.7 * score + 0.3 * parent_score))
-            if follow and (request := self._request(candidate.url, "page", priority)):
-                yield request
+            if candidate.navigation:
+                features["navigation"] = candidate.navigation
+            if follow:
+                self._settled_links.add(candidate.url)
+                item = self._request(candidate.url, "page", priority, 0, score, features)
+            else:
+                item = self._note(candidate.url, "page", "discovered", score, features)
+            if item:
+                yield item
 
     def _sitemaps_found(self, urls: list[str]) -> None:
         """Sitemaps a robots.txt lists: held back until the seeds have proved good."""
@@ -225,10 +306,10 @@ class StorySpider(Spider):
             self._announced_sitemaps.extend(urls)
             return
         for url in urls:
-            if self.scope.allows(url) and (
-                request := self._request(url, "sitemap", NAVIGATION_PRIORITY)
-            ):
-                self.crawler.engine.crawl(request)
+            if self.scope.allows(url):
+                request = self._request(url, "sitemap", NAVIGATION_PRIORITY)
+                if isinstance(request, Request):  # a refusal is no news: robots.txt named it
+                    self.crawler.engine.crawl(request)
 
     # -- callbacks ------------------------------------------------------------------------
 
@@ -238,19 +319,24 @@ class StorySpider(Spider):
             self._seed_problem(url, "is archived without article text")
         else:
             self.profile.add_seed(stored)
-        self._seed_done()
 
     async def parse_seed(self, response: Response) -> AsyncIterator[Any]:
-        if self._unchanged(response):
-            yield self._record(response)
-            self._stored_seed(response.url)
-        else:
-            document = await self._extract(response)
-            if document is None:
-                self._seed_problem(response.url, "has no article text storycrawl could extract")
+        try:
+            if self._unchanged(response):
+                yield self._record(response)
+                self._stored_seed(response.url)
             else:
-                self.profile.add_seed(document)
-                yield self._record(response, document, SEED_VERDICT)
+                extraction = await self._extract(response)
+                document = extraction.document if extraction else None
+                if document is None:
+                    self._seed_problem(response.url, "has no article text storycrawl could extract")
+                else:
+                    self.profile.add_seed(document)
+                    yield self._record(response, document, SEED_VERDICT)
+        except Exception as exc:
+            self._seed_problem(response.url, f"could not be read ({type(exc).__name__}: {exc})")
+            raise
+        finally:  # however it went, the crawl must not wait for this seed forever
             self._seed_done()
         await self._profile_ready.wait()
         page = self._readable(response)
@@ -269,8 +355,9 @@ class StorySpider(Spider):
             previous = self.history.archived.get(canonical(response.url))
             listing = not (previous and previous.is_article)
         else:
-            document = await self._extract(page) if self.config.extract else None
-            verdict = self.profile.judge(document) if document else None
+            extraction = await self._extract(page) if self.config.extract else None
+            document = extraction.document if extraction else None
+            verdict = self._judge(extraction) if extraction else None
             yield self._record(response, document, verdict)
             listing = document is None or not document.is_article
         if verdict and verdict.is_match:
@@ -323,6 +410,32 @@ class StorySpider(Spider):
             ):
                 yield request
 
+    def parse_search(self, response: Response) -> Iterator[Any]:
+        """A search engine's results, followed like feed entries. They lie on any outlet, so
+        the scope takes in each result's page, not its site (see crawler.urls.Scope)."""
+        yield self._record(response)
+        self._change(response)
+        queried = response.meta.get("redirect_urls", [response.url])[0]
+        # None for a query an interrupted run left queued, when the story no longer asks it.
+        source = next((s for s in self._search if queried.startswith(s.endpoint)), None)
+        if source is None:
+            return
+        try:
+            results = source.parse(self._readable(response))
+        except SearchError as exc:
+            logger.warning("Search %s failed: %s", queried, exc)
+            self.crawler.stats.inc_value("storycrawl/search/errors")
+            return
+        self.crawler.stats.inc_value("storycrawl/search/results", len(results))
+        self.scope = self.scope.with_pages(result.url for result in results)
+        yield from self._follow(results, 0.0, from_listing=False)
+
+    def _judge(self, extraction: Extraction) -> Verdict:
+        """The verdict on a page; a match joins the story's accepted set, against which
+        later pages are judged too (anchored to the seeds: see crawler.judge). The page's
+        features were computed in the extraction worker (ExtractorPool's ``analyse``)."""
+        return self.profile.follow(extraction.analysis)
+
     def _unreadable(self, response: Response, error: Exception) -> None:
         logger.warning("Ignoring %s: %s", response.url, error)
         self.crawler.stats.inc_value("storycrawl/unreadable_feeds_and_sitemaps")
@@ -335,11 +448,17 @@ class StorySpider(Spider):
         self._seed_done()
 
     def fetch_failed(self, failure: Failure) -> Iterator[Any]:
-        """An HTTP error page is still a page fetched and archived: keep its row."""
+        """An HTTP error page is still a page fetched and archived: keep its row. Any other
+        failure leaves the candidate's state and why."""
         if failure.check(HttpError):
             yield self._record(failure.value.response)
-        else:
-            self.crawler.stats.inc_value(f"storycrawl/failed/{failure.type.__name__}")
+            return
+        key = canonical(failure.request.url)
+        if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
+            yield Decided(key, "blocked_by_robots")
+            return
+        self.crawler.stats.inc_value(f"storycrawl/failed/{failure.type.__name__}")
+        yield Decided(key, "failed", features={"error": _failure_reason(failure)})
 
     def _seed_problem(self, url: str, why: str) -> None:
         self.problem = self.problem or f"seed {url} {why}"
@@ -379,36 +498,54 @@ class StorySpider(Spider):
         kind = responsetypes.from_args(headers=headers, url=response.url)
         return kind(url=response.url, body=record.decoded(), headers=headers)
 
-    async def _extract(self, response: Response) -> Document | None:
-        """The page's document; None for non-text and for bodies a limit cut short, whose
-        text would be a fragment judged as if it were the article."""
+    async def _extract(self, response: Response) -> Extraction | None:
+        """The page's extraction, with its document and the judge's features of it; None
+        for non-text, for pages without text, and for bodies a limit cut short, whose text
+        would be a fragment judged as if it were the article.
+
+        The page is extracted with its outlet's site model, and its blocks are counted
+        towards that model (archive.chrome); a model the page grew is saved at once, off
+        the reactor thread, so that the next crawl and `reextract` start from it."""
         if not isinstance(response, TextResponse):
             return None
         if response.meta.get("storycrawl_truncated") or "dataloss" in response.flags:
             self.crawler.stats.inc_value("storycrawl/truncated_not_extracted")
             return None
         assert self._pool is not None
+        model = self._chrome.model(response.url)
         try:
-            return await self._pool.extract(response.text, response.url)
+            extraction = await self._pool.extract(response.text, response.url, model)
         except Exception:
             logger.exception("Extraction failed for %s", response.url)
             self.crawler.stats.inc_value("storycrawl/extract_errors")
             return None
+        if extraction is None:
+            return None
+        if grown := self._chrome.learn(canonical(response.url), extraction.fingerprints):
+            self.crawler.stats.inc_value("storycrawl/site_models_grown")
+            await asyncio.to_thread(self.store.save_site_model, grown)
+        return extraction if extraction.document is not None else None
 
     def _record(
         self, response: Response, document: Document | None = None, verdict: Verdict | None = None
     ) -> PageRecord:
         canonical_url = canonical(response.url)
+        # A redirect's target is fetched now: a link to it found later must not queue it.
+        self._requested.add(canonical_url)
         if (
             document
             and document.canonical_url
             and host_of(document.canonical_url) == host_of(response.url)
         ):
+            # The page names the URL it is known by (rel=canonical, og:url): a link to that
+            # one is this article again.
             canonical_url = canonical(document.canonical_url)
+            self._requested.add(canonical_url)
         content_type = response.headers.get("Content-Type")
         self.crawler.stats.inc_value("storycrawl/run/fetched")
         etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
         return PageRecord(
+            state=_state(response, verdict),
             url=response.url,
             canonical_url=canonical_url,
             status=response.status,
@@ -422,6 +559,17 @@ class StorySpider(Spider):
             etag=etag.decode("latin-1") if etag else None,
             last_modified=modified.decode("latin-1") if modified else None,
         )
+
+
+def _state(response: Response, verdict: Verdict | None) -> str:
+    """The candidate state a fetched page ends in (see archive.store.CANDIDATE_STATES)."""
+    if response.status >= 400:
+        return "failed"
+    if verdict is None:
+        return "fetched"
+    if verdict.is_match:
+        return "accepted"
+    return "out_of_window" if verdict.reasons.get("in_window") is False else "rejected"
 
 
 def _failure_reason(failure: Failure) -> str:

@@ -1,0 +1,303 @@
+"""The same-story judge: a page's features against a story, weighed by a fitted model.
+
+In the spirit of Miranda et al. 2018 (multilingual news stream clustering): TF-IDF cosines
+of headline, body and names against the seeds and against the story as accepted so far,
+the overlap of names, figures and quotations with the seeds, how much of the story's core
+(the few whom and what it is most about) a page names, and closeness in time, combined
+by a logistic regression fitted on labelled pairs shipped with the package
+(``crawler/judge_data/``, see :mod:`crawler.judge_fit`). The score is the model's
+probability that the page reports the seeds' story.
+
+The story is anchored to its seeds, so that it cannot drift to a neighbouring one page by
+page: the accepted pages only add to what the seeds say (each ``*_gain`` is how much more a
+page is like the story so far than like its nearest seed, never less than nothing), the
+seeds weigh as much as every accepted page together in the story's centroid, and a page
+must reach half the threshold on its likeness to the seeds alone.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+
+from crawler.features import DocFeatures, Vector, cosine, shorter_forms, unit
+
+#: The features, in the model's order.
+FEATURES = (
+    "title_seed",
+    "body_seed",
+    "names_seed",
+    "headlines",
+    "names_told",
+    "core_told",
+    "numbers_shared",
+    "quotes_shared",
+    "recency",
+    "title_gain",
+    "body_gain",
+    "names_gain",
+    "more_seeds",
+)
+#: What each feature says, in the words of a rejection or match reason.
+MEANING = {
+    "title_seed": "headline like a seed's",
+    "body_seed": "text like a seed's",
+    "names_seed": "names like a seed's",
+    "headlines": "its headline and a seed's each told in the other's text",
+    "names_told": "names whom and what a seed is about",
+    "core_told": "names the few whom and what a seed is most about",
+    "numbers_shared": "shares a seed's figures",
+    "quotes_shared": "repeats a seed's quotations",
+    "recency": "published near the story's dates",
+    "title_gain": "headline more like the story's so far than like a seed's",
+    "body_gain": "text more like the story's so far than like a seed's",
+    "names_gain": "names more like the story's so far than like a seed's",
+    "more_seeds": "judged against several seeds",
+}
+#: Days over which closeness in time decays by a factor e: follow-ups come within weeks.
+RECENCY_DAYS = 30.0
+#: Closeness in time of a page whose date is unknown: neither near nor far.
+RECENCY_UNKNOWN = 0.5
+#: A page must score this share of the threshold against the seeds alone (the accepted
+#: pages left out), so that pages accepted by mistake cannot pull the story elsewhere.
+ANCHOR_SHARE = 0.5
+#: How many whom and what make a story's core (see :meth:`Story.core`).
+CORE_SIZE = 3
+
+MODEL_FILE = "judge_data/model.json"
+#: The parts of a page compared by TF-IDF cosine.
+_PARTS = ("title", "body", "names")
+
+
+@dataclass(frozen=True)
+class Model:
+    """A logistic regression over :data:`FEATURES`, with the threshold chosen in training."""
+
+    coef: tuple[float, ...]
+    intercept: float
+    #: The features of a typical same-story page judged against its seeds alone: what a
+    #: rejected page falls short of, in its reasons.
+    typical: tuple[float, ...]
+    threshold: float
+    training: Mapping[str, object] = field(default_factory=dict)
+
+    def probability(self, features: Mapping[str, float]) -> float:
+        z = self.intercept + sum(w * features[f] for w, f in zip(self.coef, FEATURES, strict=True))
+        return 1 / (1 + math.exp(-z))
+
+    def strongest(self, features: Mapping[str, float]) -> str:
+        """The feature that adds most to the page's log-odds."""
+        push = {f: w * features[f] for w, f in zip(self.coef, FEATURES, strict=True)}
+        return max(push, key=push.__getitem__)
+
+    def weakest(self, features: Mapping[str, float]) -> str:
+        """The likeness whose shortfall from a typical same-story page costs most."""
+        shortfall = {
+            f: w * (t - features[f])
+            for f, w, t in zip(FEATURES, self.coef, self.typical, strict=True)
+            if w > 0
+        }
+        return max(shortfall, key=shortfall.__getitem__)
+
+    def as_dict(self) -> dict:
+        return {
+            "features": list(FEATURES),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+            "typical": list(self.typical),
+            "threshold": self.threshold,
+            "training": dict(self.training),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Model:
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError("the shipped judge model was fitted on other features: refit it")
+        return cls(
+            coef=tuple(data["coef"]),
+            intercept=data["intercept"],
+            typical=tuple(data["typical"]),
+            threshold=data["threshold"],
+            training=data.get("training", {}),
+        )
+
+
+@cache
+def shipped_model() -> Model:
+    """The model fitted by ``python -m crawler.judge_fit``, loaded once per process."""
+    text = importlib.resources.files("crawler").joinpath(MODEL_FILE).read_text("utf-8")
+    return Model.from_dict(json.loads(text))
+
+
+class _Centroid:
+    """The mean of unit vectors, kept as a running sum."""
+
+    def __init__(self) -> None:
+        self.total: Counter[str] = Counter()
+        self.count = 0
+
+    def add(self, vec: Vector) -> None:
+        self.total.update(vec)
+        self.count += 1
+
+    def mean(self) -> dict[str, float]:
+        return {t: w / self.count for t, w in self.total.items()} if self.count else {}
+
+
+def _anchored(seeds: _Centroid, accepted: _Centroid) -> dict[str, float]:
+    """The story's centroid: the seeds' mean plus the accepted pages' mean, equal halves."""
+    total = Counter(seeds.mean())
+    total.update(accepted.mean())
+    return unit(total)
+
+
+@dataclass
+class Story:
+    """The evidence a page is compared with: the seeds, and the pages accepted since."""
+
+    seeds: list[DocFeatures] = field(default_factory=list)
+    accepted_count: int = 0
+    _dates: list[date] = field(default_factory=list)
+    _seed_dates: list[date] = field(default_factory=list)
+    _sums: dict[str, tuple[_Centroid, _Centroid]] = field(default_factory=dict)
+    _centroids: dict[str, Vector] = field(default_factory=dict)
+    _seed_centroids: dict[str, Vector] = field(default_factory=dict)
+    _cores: tuple[_Centroid, _Centroid] = field(default_factory=lambda: (_Centroid(), _Centroid()))
+    _core: tuple[tuple[str, float], ...] = ()
+    _seed_core: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        self._sums = {part: (_Centroid(), _Centroid()) for part in _PARTS}
+
+    def add_seed(self, page: DocFeatures) -> None:
+        self.seeds.append(page)
+        if page.published:
+            self._seed_dates.append(page.published)
+        self._add(page, seed=True)
+
+    def accept(self, page: DocFeatures) -> None:
+        """Count a page judged same-story as part of the story from now on."""
+        self.accepted_count += 1
+        self._add(page, seed=False)
+
+    def _add(self, page: DocFeatures, seed: bool) -> None:
+        if page.published:
+            self._dates.append(page.published)
+        for part, (seeds, accepted) in self._sums.items():
+            (seeds if seed else accepted).add(getattr(page, part))
+            self._centroids[part] = _anchored(seeds, accepted)
+            if seed:
+                self._seed_centroids[part] = unit(seeds.mean())
+        self._add_core(page, seed)
+
+    def _add_core(self, page: DocFeatures, seed: bool) -> None:
+        """Count the page's core in the story's: the whom and what the story is most about,
+        as its seeds and the pages accepted since keep naming them (those of an accepted
+        page only as far as a seed names them too: the core cannot leave the seeds)."""
+        seeds, accepted = self._cores
+        known = [*seeds.total, *accepted.total]
+        core: Counter[str] = Counter()
+        for word, weight in page.core:
+            if seed or any(_names(s, word) for s in self.seeds):
+                # One key for all forms of a name: "japanese" counts for "japan".
+                core[next((k for k in known if _same_name(k, word)), word)] += weight
+        total = sum(core.values())
+        (seeds if seed else accepted).add({w: m / total for w, m in core.items()} if total else {})
+        self._core = _heaviest(Counter(seeds.mean()) + Counter(accepted.mean()))
+        self._seed_core = _heaviest(seeds.mean())
+
+    def core(self, with_accepted: bool = True) -> tuple[tuple[str, float], ...]:
+        """The :data:`CORE_SIZE` whom and what the story is most about, with their weights:
+        those its seeds (and, equally weighted, the pages accepted since) name most."""
+        return self._core if with_accepted else self._seed_core
+
+    def compare(self, page: DocFeatures, with_accepted: bool = True) -> dict[str, float]:
+        """The features of a page against this story (without the accepted pages: against
+        the seeds alone)."""
+        centroids = self._centroids if with_accepted else self._seed_centroids
+        seeds = self.seeds
+        values = {"headlines": max(_headlines(page, s) for s in seeds)}
+        for part in _PARTS:
+            seed = max(cosine(getattr(page, part), getattr(s, part)) for s in seeds)
+            # What the accepted pages add: nothing for a page no closer to the story's
+            # centroid than to its nearest seed, so that it is not collinear with the seed's.
+            values[f"{part}_seed"] = seed
+            values[f"{part}_gain"] = max(0.0, cosine(getattr(page, part), centroids[part]) - seed)
+        values["names_told"] = max(_told(s.names, page.names) for s in seeds)
+        # How much of the few whom and what the story is most about the page names: a
+        # neighbour names only part (the same system without the story's other actors).
+        values["core_told"] = _core_told(self.core(with_accepted), page)
+        values["numbers_shared"] = max(_numbers_shared(page, s) for s in seeds)
+        values["quotes_shared"] = max(_quotes_shared(page, s) for s in seeds)
+        dates = self._dates if with_accepted else self._seed_dates
+        values["recency"] = _recency(page.published, dates)
+        # The best of several seeds is likelier to resemble a neighbour by chance: the model
+        # asks for more with more seeds (a negative weight, the one it may have).
+        values["more_seeds"] = math.log(len(seeds))
+        return {f: values[f] for f in FEATURES}
+
+
+def _headlines(page: DocFeatures, seed: DocFeatures) -> float:
+    """How much of each headline the other article tells, the lesser of the two: a
+    follow-up names the seed's subject, and the seed names the follow-up's."""
+    return min(_told(page.title, seed.title, seed.body), _told(seed.title, page.title, page.body))
+
+
+def _told(terms: Vector, *where: Vector) -> float:
+    """The weighted share of a unit vector's terms found in the other vectors."""
+    return sum(w * w for t, w in terms.items() if any(t in other for other in where))
+
+
+def _heaviest(weights: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
+    ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))
+    return tuple(ranked[:CORE_SIZE])
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Whether two words are forms of one name ("japan", "japanese")."""
+    return a == b or a in shorter_forms(b) or b in shorter_forms(a)
+
+
+def _core_told(core: Sequence[tuple[str, float]], page: DocFeatures) -> float:
+    """The weighted share of a core that the page names (all of none: seeds without a
+    name ask nothing of a page's)."""
+    total = sum(weight for _, weight in core)
+    named = sum(weight for word, weight in core if _names(page, word))
+    return named / total if total else 1.0
+
+
+def _names(page: DocFeatures, word: str) -> bool:
+    """Whether the page (its headline or text) names the word, in its form or one a few
+    letters longer or shorter ("Japan" by "Japanese", "Russian" by "Russia")."""
+    return any(
+        form in page.body or form in page.title for form in (word, *shorter_forms(word))
+    ) or (word in page.name_forms)
+
+
+def _numbers_shared(page: DocFeatures, seed: DocFeatures) -> float:
+    # One more in the denominator: a single figure in common (often a year) weighs less
+    # than several.
+    return len(page.numbers & seed.numbers) / (min(len(page.numbers), len(seed.numbers)) + 1)
+
+
+def _quotes_shared(page: DocFeatures, seed: DocFeatures) -> float:
+    """The larger share of either's quotations that the other repeats word for word."""
+    shares = [
+        len(quotes & shingles) / len(quotes)
+        for quotes, shingles in ((seed.quotes, page.shingles), (page.quotes, seed.shingles))
+        if quotes
+    ]
+    return max(shares, default=0.0)
+
+
+def _recency(published: date | None, dates: Sequence[date]) -> float:
+    if published is None or not dates:
+        return RECENCY_UNKNOWN
+    days = min(abs((published - d).days) for d in dates)
+    return math.exp(-days / RECENCY_DAYS)

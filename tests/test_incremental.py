@@ -70,7 +70,9 @@ def export(data: Path) -> dict[str, dict]:
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     urls = [row["canonical_url"] for row in rows]
     assert len(urls) == len(set(urls)), "a URL exported twice"
-    return {row["url"]: row for row in rows}
+    # Keyed by canonical URL: which link to an article the crawl met first (the feed's,
+    # with tracking parameters, or a section's) depends on the order pages come back in.
+    return {row["canonical_url"]: row for row in rows}
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ def newest(data: Path) -> dict[int, Stored]:
 def exported_urls(data: Path) -> set[str]:
     done = offline("export", "--story", "aegis-ashore", "--data", str(data))
     assert done.returncode == 0, done.stderr
-    return {line.split('"url": "')[1].split('"')[0] for line in done.stdout.splitlines()}
+    return {json.loads(line)["canonical_url"] for line in done.stdout.splitlines()}
 
 
 def test_reextract_rebuilds_the_corpus_offline(

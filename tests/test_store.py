@@ -341,7 +341,8 @@ def test_story_crawl_into_postgresql(news_web: NewsWeb, database_url: str, tmp_p
     exported = storycrawl("export", "--db", database_url, "--story", STORY)
     assert exported.returncode == 0, exported.stderr
     rows = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert {row["url"] for row in rows} == news_web.story_urls()  # the copy marked, not exported
+    # The syndicated copy is marked a duplicate, so not exported.
+    assert {row["canonical_url"] for row in rows} == news_web.story_urls()
     assert all(row["story"] == STORY for row in rows)
     assert not (data / "storycrawl.db").exists()  # everything went to PostgreSQL
 

@@ -87,6 +87,18 @@ def test_every_story_article_outscores_the_unrelated_news(web, labels):
     assert unrelated and max(unrelated) < lowest_story
 
 
+def test_a_follow_up_atop_a_long_page_of_other_news_still_matches(web, labels):
+    """A live page or digest that leads with the story and runs on for thousands of words
+    about everything else is judged on its first words, where its story is."""
+    unrelated = "\n\n".join(doc.text for page, doc in web.items() if labels[page] == "unrelated")
+    judge = profile(web)
+    for page in FOLLOW_UPS:
+        long_page = replace(web[page], text=f"{web[page].text}\n\n{unrelated}")
+        assert len(long_page.text.split()) > 5000
+        verdict = judge.judge(long_page)
+        assert verdict.is_match, (page, verdict.reasons)
+
+
 #: The same system or event without one of the story's parties, the same minister on
 #: another matter: each names only part of what the seed is about.
 PARTIAL_NEIGHBOURS = [

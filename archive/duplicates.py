@@ -2,10 +2,10 @@
 
 Wire copy is republished verbatim, or with a credit line added, by outlet after outlet; a
 corpus that counts each copy as coverage overstates the story. Copies are found by the
-Hamming distance of the documents' 64-bit SimHash (trafilatura's): rewrites of one story by
-different outlets differ in 13 bits or more on the bundled news web, a copy with a credit
-line or a dropped paragraph in 0 to 2. Each group of copies points at its earliest article,
-the one that published the text first.
+Hamming distance of the documents' 64-bit SimHash (trafilatura's, see archive.simhash):
+rewrites of one story by different outlets differ in 13 bits or more on the bundled news
+web, a copy with a credit line or a dropped paragraph in 0 to 2. Each group of copies
+points at its earliest article, the one that published the text first.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 
 from archive import models
 from archive.export import newest_verdicts
+from archive.simhash import distance
 from archive.store import Store
 
 #: Two documents this close (bits of 64 that differ) hold the same text.
@@ -41,10 +42,6 @@ class Fingerprint:
     def order(self) -> tuple[bool, str, datetime, str]:
         """Earliest first: dated before undated, then by date, then by fetch time."""
         return (self.published is None, self.published or "", self.fetched_at, self.key)
-
-
-def distance(a: int, b: int) -> int:
-    return (a ^ b).bit_count()
 
 
 def _bands(simhash: int) -> Iterable[tuple[int, int]]:

@@ -30,13 +30,13 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import trafilatura
-from trafilatura.deduplication import Simhash
 from trafilatura.settings import Extractor
 from trafilatura.utils import load_html
 
 from archive import chrome, metadata, second_opinion
 from archive.chrome import SiteModel
 from archive.second_opinion import TRAFILATURA
+from archive.simhash import simhash
 
 EXTRACTOR_NAME = f"{TRAFILATURA.name} {TRAFILATURA.version}"
 
@@ -114,7 +114,7 @@ def extract_page(html: str | bytes, url: str, model: SiteModel | None = None) ->
         sitename=result.sitename,
         language=facts.language,
         text=text,
-        simhash=f"{Simhash(text).hash:016x}",
+        simhash=f"{simhash(text):016x}",
         is_article=is_article,
         extractor=found.tool.name,
         extractor_version=found.tool.version,

@@ -14,14 +14,17 @@ from importlib.metadata import version
 import pytest
 from lxml import html
 from sqlalchemy import create_engine, text
+from trafilatura.deduplication import Simhash
 from trafilatura.utils import load_html
 
 from archive import second_opinion
 from archive.chrome import MIN_PAGES, ChromeLearner, SiteModel, blocks, page_fingerprints, strip
 from archive.extract import extract
 from archive.metadata import authors, headline, page_facts
+from archive.simhash import simhash
 from archive.store import Store, head_revision, open_engine, upgrade_database
 from bench.extraction import RUNNERS, Scores, newsweb_outlets, score_newsweb
+from crawler.newsweb import load_articles
 from tests.test_store import execute, migrate_to, page_record
 
 # -- the gate: the news web ------------------------------------------------------------------
@@ -255,3 +258,12 @@ def test_upgrade_splits_the_extractor_into_name_and_version(database_url) -> Non
         assert connection.execute(text("SELECT count(*) FROM site_models")).scalar() == 0
     engine.dispose()
     assert [tuple(row) for row in rows] == [("trafilatura", "2.3.1", None), ("bench", None, None)]
+
+
+def test_simhash_is_trafilaturas_to_the_bit():
+    """Stored fingerprints from earlier crawls and re-extractions must compare with new
+    ones: the fast SimHash has to give trafilatura's own bits, for any text."""
+    texts = [a.body for a in load_articles()]
+    texts += ["", "a b c", "。、 中文 新闻", "word " * 5000, " ".join(texts)]
+    for body in texts:
+        assert simhash(body) == Simhash(body).hash, body[:80]

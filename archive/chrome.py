@@ -6,8 +6,8 @@ Extractors judge one page at a time, by markup and text density; on pages built 
 pages of each outlet, and an outlet's chrome repeats from page to page while its articles
 do not. So every page is cut into text blocks, each block gets a fingerprint of where it
 sits and what it says, and a fingerprint seen on :data:`MIN_PAGES` different pages of one
-host is chrome there. Before extraction the blocks whose fingerprint is in the host's
-:class:`SiteModel` lose their text.
+host, and on :data:`CHROME_SHARE` of them, is chrome there. Before extraction the blocks
+whose fingerprint is in the host's :class:`SiteModel` lose their text.
 
 Where a block sits is its path of tag names from <body>, with the class names of the block
 and of its parent: hashed class names are stable across one outlet's pages, and they tell
@@ -24,6 +24,7 @@ host's model, a frozenset of integers, with each page.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import sys
 from array import array
@@ -37,6 +38,11 @@ from trafilatura.utils import load_html
 #: Seen on this many different pages of a host, a block is that host's chrome. Three, not
 #: two: a story's article is often fetched at two URLs (a print or AMP copy, a moved URL).
 MIN_PAGES = 3
+#: ...and on at least this share of the host's pages counted so far: chrome is on most of
+#: an outlet's pages, while a background paragraph that three follow-ups repeat, or a
+#: sentence a site's pages share by chance, is on few of them once a crawl has seen many.
+#: Without it a 20,000-page crawl grew one site's model to 38,000 fingerprints.
+CHROME_SHARE = 0.2
 #: Fingerprints counted per host before those seen once are forgotten: the unique ones are
 #: article text, and a long crawl must not keep all of them.
 MAX_COUNTED = 200_000
@@ -209,12 +215,13 @@ class ChromeLearner:
         host.pages.add(url)
         known = host.model.fingerprints if host.model else frozenset()
         counts = host.counts
+        needed = max(self.min_pages, math.ceil(CHROME_SHARE * len(host.pages)))
         new = set()
         for fp in fingerprints:
             if fp in known:
                 continue
             seen = counts.get(fp, 0) + 1
-            if seen >= self.min_pages:
+            if seen >= needed:
                 new.add(fp)
                 del counts[fp]
             else:

@@ -113,6 +113,21 @@ def test_a_block_is_chrome_from_its_third_page_and_a_page_counts_once() -> None:
     assert learner.learn("file:///saved/page.html", first) is None  # no site to learn
 
 
+def test_a_block_on_few_of_many_pages_is_not_chrome() -> None:
+    """A background paragraph that a handful of an outlet's articles repeat stays article
+    text once the crawl has seen many of its pages; the menu on every page is chrome."""
+    background = "<p>The plan was approved last year after a long and bitter debate.</p>"
+    chrome = page_fingerprints(article(1)) & page_fingerprints(article(2))  # menu, footer
+    repeated = page_fingerprints(article(1, background)) - page_fingerprints(article(1))
+    assert len(chrome) == 2 and len(repeated) == 1
+    learner = ChromeLearner()
+    for n in range(1, 101):  # one page in ten repeats the paragraph
+        page = article(n, background if n % 10 == 0 else "")
+        learner.learn(f"http://news.example/{n}", page_fingerprints(page))
+    model = learner.model("http://news.example/")
+    assert model is not None and model.fingerprints == chrome
+
+
 def test_stripping_clears_the_chrome_and_keeps_the_blocks_inside_it() -> None:
     tree = load_html(page('<div class="box">Most read <p>The article itself.</p> Share</div>'))
     box = next(fp for element, fp in blocks(tree) if element.tag == "div")

@@ -16,7 +16,6 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Headers, Response
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import reactor
 
 from archive.store import PageRecord, Store, open_engine
 from archive.warc import (
@@ -198,6 +197,30 @@ def is_public(address: str) -> bool:
     )
 
 
+class KnownPage(IgnoreRequest):
+    """A redirect's target that the crawl has already (see :class:`KnownRedirects`)."""
+
+
+class KnownRedirects:
+    """Drops a redirect to a page the story has already: Scrapy's RedirectMiddleware
+    schedules the target itself, past the spider's checks, so the old URL of an article
+    that an earlier run archived would fetch the article again."""
+
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if not request.meta.get("redirect_urls") or request.meta.get("storycrawl_kind") == "seed":
+            return  # a seed is always fetched: the story starts from what it says today
+        if why := self.crawler.spider.known_target(request):
+            self.crawler.stats.inc_value("storycrawl/redirects_to_known_pages")
+            raise KnownPage(f"redirect to a page {why}: {request.url}")
+
+
 class FetchGuard:
     """Refuses non-http(s) URLs, and private, loopback and link-local addresses that the user
     did not name (a seed, site, feed or sitemap host) unless ``--allow-private`` was given.
@@ -225,6 +248,10 @@ class FetchGuard:
         try:
             address = str(ipaddress.ip_address(host.strip("[]")))
         except ValueError:
+            # Imported here, as Scrapy does: importing it installs a reactor, and the spider
+            # imports this module before Scrapy installs the asyncio one.
+            from twisted.internet import reactor
+
             try:
                 address = await maybe_deferred_to_future(reactor.resolve(host))
             except Exception:

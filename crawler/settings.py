@@ -41,6 +41,7 @@ LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     # Before RobotsTxtMiddleware (100): not even robots.txt is fetched from a refused host.
     "crawler.middlewares.FetchGuard": 50,
+    "crawler.middlewares.KnownRedirects": 60,
 }
 EXTENSIONS = {
     "crawler.middlewares.WarcCapture": 100,

@@ -33,6 +33,7 @@ from crawler import discovery
 from crawler.config import Config, user_agent
 from crawler.features import features_of
 from crawler.incremental import History, parse_duration
+from crawler.middlewares import KnownPage
 from crawler.search import SearchError, search_sources
 from crawler.story import SEED_VERDICT, StoryProfile, Verdict
 from crawler.storyfile import StoryDefinition, story_from_file
@@ -231,6 +232,17 @@ class StorySpider(Spider):
             headers=decision.headers,
             meta=meta,
         )
+
+    def known_target(self, redirected: Request) -> str | None:
+        """Why a redirect's target is not worth fetching (requested already under another
+        URL, or archived by an earlier run), or None when it is; see KnownRedirects."""
+        key = canonical(redirected.url)
+        # A redirect onto the same key (tracking parameters dropped) is the page itself.
+        sources = {canonical(url) for url in redirected.meta["redirect_urls"]}
+        if key in self._requested and key not in sources:
+            return "requested already"
+        self._requested.add(key)
+        return self.history.decide(key).skip
 
     def _note(
         self, url: str, kind: str, state: str, score: float | None, features: dict
@@ -453,6 +465,8 @@ class StorySpider(Spider):
         if failure.check(HttpError):
             yield self._record(failure.value.response)
             return
+        if failure.check(KnownPage):
+            return  # the redirect's source is settled as redirected, its target is known
         key = canonical(failure.request.url)
         if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
             yield Decided(key, "blocked_by_robots")

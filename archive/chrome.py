@@ -6,8 +6,8 @@ Extractors judge one page at a time, by markup and text density; on pages built 
 pages of each outlet, and an outlet's chrome repeats from page to page while its articles
 do not. So every page is cut into text blocks, each block gets a fingerprint of where it
 sits and what it says, and a fingerprint seen on :data:`MIN_PAGES` different pages of one
-host, and on :data:`CHROME_SHARE` of them, is chrome there. Before extraction the blocks
-whose fingerprint is in the host's :class:`SiteModel` lose their text.
+host (on a large one, on :data:`CHROME_SHARE` of them) is chrome there. Before extraction
+the blocks whose fingerprint is in the host's :class:`SiteModel` lose their text.
 
 Where a block sits is its path of tag names from <body>, with the class names of the block
 and of its parent: hashed class names are stable across one outlet's pages, and they tell
@@ -38,11 +38,14 @@ from trafilatura.utils import load_html
 #: Seen on this many different pages of a host, a block is that host's chrome. Three, not
 #: two: a story's article is often fetched at two URLs (a print or AMP copy, a moved URL).
 MIN_PAGES = 3
-#: ...and on at least this share of the host's pages counted so far: chrome is on most of
-#: an outlet's pages, while a background paragraph that three follow-ups repeat, or a
-#: sentence a site's pages share by chance, is on few of them once a crawl has seen many.
-#: Without it a 20,000-page crawl grew one site's model to 38,000 fingerprints.
+#: ...and, once :data:`SHARE_FROM` pages of the host are counted, on at least this share
+#: of them: chrome is on most of an outlet's pages, while a background paragraph that a few
+#: follow-ups repeat, or a sentence a site's pages share by chance, is on few of them.
+#: Without it a 20,000-page crawl grew one site's model to 38,000 fingerprints. Below
+#: SHARE_FROM pages the share is left out, so that a small crawl and the re-extraction of
+#: its archive, which count the same pages in another order, learn the same model.
 CHROME_SHARE = 0.2
+SHARE_FROM = 100
 #: Fingerprints counted per host before those seen once are forgotten: the unique ones are
 #: article text, and a long crawl must not keep all of them.
 MAX_COUNTED = 200_000
@@ -215,7 +218,9 @@ class ChromeLearner:
         host.pages.add(url)
         known = host.model.fingerprints if host.model else frozenset()
         counts = host.counts
-        needed = max(self.min_pages, math.ceil(CHROME_SHARE * len(host.pages)))
+        counted = len(host.pages)
+        share = math.ceil(CHROME_SHARE * counted) if counted >= SHARE_FROM else 0
+        needed = max(self.min_pages, share)
         new = set()
         for fp in fingerprints:
             if fp in known:

@@ -18,7 +18,15 @@ from trafilatura.deduplication import Simhash
 from trafilatura.utils import load_html
 
 from archive import second_opinion
-from archive.chrome import MIN_PAGES, ChromeLearner, SiteModel, blocks, page_fingerprints, strip
+from archive.chrome import (
+    MIN_PAGES,
+    SHARE_FROM,
+    ChromeLearner,
+    SiteModel,
+    blocks,
+    page_fingerprints,
+    strip,
+)
 from archive.extract import extract
 from archive.metadata import authors, headline, page_facts
 from archive.simhash import simhash
@@ -121,8 +129,8 @@ def test_a_block_on_few_of_many_pages_is_not_chrome() -> None:
     repeated = page_fingerprints(article(1, background)) - page_fingerprints(article(1))
     assert len(chrome) == 2 and len(repeated) == 1
     learner = ChromeLearner()
-    for n in range(1, 101):  # one page in ten repeats the paragraph
-        page = article(n, background if n % 10 == 0 else "")
+    for n in range(1, SHARE_FROM + 101):  # past SHARE_FROM, one page in ten repeats it
+        page = article(n, background if n > SHARE_FROM and n % 10 == 0 else "")
         learner.learn(f"http://news.example/{n}", page_fingerprints(page))
     model = learner.model("http://news.example/")
     assert model is not None and model.fingerprints == chrome

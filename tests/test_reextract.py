@@ -17,6 +17,7 @@ import pytest
 from archive.store import Store, open_engine
 from crawler.newsweb import CHROME_STRINGS, NewsWeb
 from crawler.reextract import reextract
+from crawler.settings import STORYCRAWL_THRESHOLD
 from tests.conftest import CrawlRun
 
 #: Runs the CLI in a process whose sockets cannot connect anywhere: proof that
@@ -149,7 +150,7 @@ def test_a_crawl_ends_settled(news_web: NewsWeb, data: Path) -> None:
     assert json.loads(stats)["storycrawl/settled_pages"] > 0
     store = Store(open_engine(f"sqlite:///{data / 'storycrawl.db'}"))
     before = exported_urls(data)
-    done = reextract(store, data / "warc", "aegis-ashore", 0.84, 2, stale_only=True)
+    done = reextract(store, data / "warc", "aegis-ashore", STORYCRAWL_THRESHOLD, 2, stale_only=True)
     store.engine.dispose()
     assert done.pages == 0
     assert exported_urls(data) == before

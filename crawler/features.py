@@ -233,11 +233,14 @@ def _is_common(word: str) -> bool:
     return not word.isupper() and zipf_frequency(word.lower(), "en") >= COMMON_ZIPF
 
 
-def numbers(text: str) -> frozenset[str]:
+def numbers(text: str, published: date | None = None) -> frozenset[str]:
     """The figures a text gives (sums, counts, years), commas dropped; single digits are
-    too common to tell stories apart."""
+    too common to tell stories apart, and so are the years around the text's own date
+    ("in December 2017", "by the end of 2018"): they date it, any news of the season
+    gives them, while a year further off ("2023", "1987") is one of the story's facts."""
     found = (m.group().replace(",", "").rstrip(".") for m in _NUMBER.finditer(text))
-    return frozenset(n for n in found if len(n.replace(".", "")) > 1)
+    near = {str(published.year + d) for d in (-1, 0, 1)} if published else set()
+    return frozenset(n for n in found if len(n.replace(".", "")) > 1 and n not in near)
 
 
 def _shingles(words: list[str]) -> set[int]:
@@ -320,6 +323,7 @@ def features_of(doc: Document) -> DocFeatures:
     title = doc.title or ""
     # Names from the text only: a Title Case headline would make every word a name.
     runs, lowercase = _scan(text)
+    published = published_day(doc.date)
     return DocFeatures(
         url=doc.url,
         title=vector(title),
@@ -327,9 +331,9 @@ def features_of(doc: Document) -> DocFeatures:
         names=weighted(Counter(_run_names(runs))),
         core=core_names(runs, lowercase),
         name_forms=name_forms(runs),
-        numbers=numbers(text),
+        numbers=numbers(text, published),
         quotes=quote_shingles(text),
         shingles=frozenset(_shingles(_lower_words(text))),
-        published=published_day(doc.date),
+        published=published,
         is_article=doc.is_article,
     )

@@ -19,13 +19,24 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import zip_longest
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    event,
+    inspect,
+    make_url,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
@@ -543,17 +554,11 @@ class Store:
         """Pages with their documents and verdicts, and frontier changes, in one transaction."""
         created_at = now()
         with self.session() as session:
-            for item in items:
-                if isinstance(item, Queued):
-                    _queue(session, story_id, crawl_id, item, created_at)
+            changes = [i for i in items if not isinstance(i, PageRecord)]
+            _change_candidates(session, story_id, crawl_id, changes, created_at)
+            for record in items:
+                if not isinstance(record, PageRecord):
                     continue
-                if isinstance(item, Decided):
-                    _decide(session, story_id, crawl_id, item, created_at)
-                    continue
-                if isinstance(item, Noted):
-                    _note(session, story_id, crawl_id, item, created_at)
-                    continue
-                record = item
                 page = models.Page(
                     crawl_id=crawl_id,
                     url=record.url,
@@ -671,51 +676,77 @@ def _insert(session: Session, table):
     return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
-def _upsert(session: Session, table, values: dict, keys: list[str], update: dict):
-    statement = _insert(session, table).values(**values)
-    session.execute(statement.on_conflict_do_update(index_elements=keys, set_=update))
+#: A candidate's key: one row per story and URL.
+_CANDIDATE_KEY = ("story_id", "canonical_url")
 
 
-def _queue(session: Session, story_id: int, crawl_id: int, item: Queued, when: datetime) -> None:
-    values = dict(
-        story_id=story_id, canonical_url=item.canonical_url, url=item.url, kind=item.kind,
-        state="queued", priority=item.priority, depth=item.depth, crawl_id=crawl_id,
-        updated_at=when, score=item.score, features=item.features,
-    )  # fmt: skip
-    update = {k: v for k, v in values.items() if k not in ("story_id", "canonical_url")}
-    _upsert(session, models.Candidate.__table__, values, ["story_id", "canonical_url"], update)
+def _change_candidates(
+    session: Session, story_id: int, crawl_id: int, changes: list[Queued | Decided | Noted],
+    when: datetime,
+) -> None:  # fmt: skip
+    """Frontier changes in few statements: the changes of one URL apply in their order,
+    those of different URLs in any, so they run in rounds (every URL's first change, then
+    every second one...), each round one executemany per kind of statement. One statement
+    per change made the database thread a fifth of an archiving crawl's CPU."""
+    per_url: dict[str, list[Queued | Decided | Noted]] = {}
+    for change in changes:
+        per_url.setdefault(change.canonical_url, []).append(change)
+    for round_ in zip_longest(*per_url.values()):
+        statements: dict[tuple, list[dict]] = {}
+        for change in filter(None, round_):
+            kind, row = _candidate_row(change, story_id, crawl_id, when)
+            statements.setdefault(kind, []).append(row)
+        for kind, rows in statements.items():
+            session.execute(_candidate_statement(session, *kind), rows)
 
 
-def _decide(session: Session, story_id: int, crawl_id: int, item: Decided, when: datetime) -> None:
-    values: dict = {"state": item.state, "updated_at": when}
-    if item.score is not None:
-        values["score"] = item.score
-    if item.features is not None:
-        values["features"] = item.features
-    if item.url is not None:
+def _candidate_row(
+    change: Queued | Decided | Noted, story_id: int, crawl_id: int, when: datetime
+) -> tuple[tuple, dict]:
+    """The statement a change needs (its kind and the columns it sets) and its row."""
+    key = {"story_id": story_id, "canonical_url": change.canonical_url}
+    if isinstance(change, Queued):
         row = dict(
-            values, story_id=story_id, canonical_url=item.canonical_url, url=item.url,
-            kind=item.kind, priority=0, depth=0, crawl_id=crawl_id,
+            key, url=change.url, kind=change.kind, state="queued", priority=change.priority,
+            depth=change.depth, crawl_id=crawl_id, updated_at=when, score=change.score,
+            features=change.features,
         )  # fmt: skip
-        _upsert(session, models.Candidate.__table__, row, ["story_id", "canonical_url"], values)
-        return
-    session.execute(
-        update(models.Candidate)
-        .where(
-            models.Candidate.story_id == story_id,
-            models.Candidate.canonical_url == item.canonical_url,
-        )
-        .values(**values)
+        return ("upsert", tuple(c for c in row if c not in _CANDIDATE_KEY)), row
+    if isinstance(change, Noted):
+        row = dict(
+            key, url=change.url, kind=change.kind, state=change.state, priority=0, depth=0,
+            crawl_id=crawl_id, updated_at=when, score=change.score, features=change.features,
+        )  # fmt: skip
+        return ("note", ()), row
+    values: dict = {"state": change.state, "updated_at": when}
+    if change.score is not None:
+        values["score"] = change.score
+    if change.features is not None:
+        values["features"] = change.features
+    if change.url is None:  # a URL the frontier has: only its state changes
+        row = {"key_story_id": story_id, "key_url": change.canonical_url, **values}
+        return ("update", tuple(values)), row
+    row = dict(
+        values, **key, url=change.url, kind=change.kind, priority=0, depth=0, crawl_id=crawl_id
     )
+    return ("upsert", tuple(values)), row
 
 
-def _note(session: Session, story_id: int, crawl_id: int, item: Noted, when: datetime) -> None:
-    statement = _insert(session, models.Candidate.__table__).values(
-        story_id=story_id, canonical_url=item.canonical_url, url=item.url, kind=item.kind,
-        state=item.state, priority=0, depth=0, crawl_id=crawl_id, updated_at=when,
-        score=item.score, features=item.features,
-    )  # fmt: skip
-    session.execute(statement.on_conflict_do_nothing(index_elements=["story_id", "canonical_url"]))
+def _candidate_statement(session: Session, kind: str, columns: tuple[str, ...]):
+    """An executemany statement on candidates: an upsert setting ``columns`` of an existing
+    row, an insert that leaves an existing row alone ("note"), or an update of ``columns``."""
+    table = models.Candidate.__table__
+    if kind == "update":  # the rows' other keys are the columns it sets
+        return update(table).where(
+            table.c.story_id == bindparam("key_story_id"),
+            table.c.canonical_url == bindparam("key_url"),
+        )
+    statement = _insert(session, table)
+    if kind == "note":
+        return statement.on_conflict_do_nothing(index_elements=list(_CANDIDATE_KEY))
+    return statement.on_conflict_do_update(
+        index_elements=list(_CANDIDATE_KEY), set_={c: statement.excluded[c] for c in columns}
+    )
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ import email.utils
 import html
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from io import BytesIO
 from urllib.parse import urljoin, urlsplit
 
@@ -69,34 +70,63 @@ def navigation_kind(url: str) -> str | None:
     return None
 
 
-def page_links(response: HtmlResponse, broad: bool = False) -> Iterator[Candidate]:
+def page_links(
+    response: HtmlResponse, broad: bool = False, settled: Container[str] = frozenset()
+) -> Iterator[Candidate]:
     """Every crawlable link of an HTML page, marked as navigation or content.
 
     One pass over the parsed page: Scrapy's LinkExtractor, which runs its XPath, its
     canonicalising and its filters per link, cost a story crawl more CPU than fetching did
     (bench/throughput.py). Same rules: <a> and <area>, the page's <base>, no rel=nofollow,
     no files (images, PDFs, …) unless ``broad``, each URL once; rel=next marks pagination.
+    A URL in ``settled`` (the caller has decided its fate) is skipped before its anchor
+    text and kind are read: most links of a news page are the menus and sidebars of the
+    pages before it.
     """
     base = get_base_url(response)
+    scheme, netloc, *_ = urlsplit(base)
+    origin = f"{scheme}://{netloc}/"
     seen: set[str] = set()
     for element in response.selector.root.iter("a", "area", "link"):
         href = (element.get("href") or "").strip()
         if not href:
             continue
         rel = (element.get("rel") or "").lower().split()
-        url = safe_url_string(urljoin(base, href), response.encoding)
+        url = _absolute(base, origin, href, response.encoding)
         if "next" in rel:
             yield Candidate(url, "next page", navigation="pagination")
             continue
-        if element.tag == "link" or "nofollow" in rel or url in seen:
-            continue
-        if not url.startswith(("http://", "https://")):  # mailto:, javascript:, tel:, …
+        if element.tag == "link" or "nofollow" in rel or url in seen or url in settled:
             continue
         seen.add(url)
-        if is_not_crawlable(url) or (not broad and url_has_any_extension(url, _FILES)):
+        if not _crawlable(url, broad):
             continue
         text = " ".join("".join(element.itertext()).split())
         yield Candidate(url, text, navigation=navigation_kind(url))
+
+
+def _absolute(base: str, origin: str, href: str, encoding: str) -> str:
+    """The link's URL, made safe; resolved against the site's origin when the page's own
+    URL does not matter (an absolute or root-relative link, as menus and sidebars have),
+    so that those resolve once per crawl (_resolved's cache), not once per page."""
+    if href.startswith(("http://", "https://")):
+        return _resolved("", href, encoding)
+    if href.startswith("/") and not href.startswith("//"):
+        return _resolved(origin, href, encoding)
+    return _resolved(base, href, encoding)
+
+
+@lru_cache(maxsize=8192)
+def _resolved(base: str, href: str, encoding: str) -> str:
+    return safe_url_string(urljoin(base, href), encoding)
+
+
+@lru_cache(maxsize=4096)
+def _crawlable(url: str, broad: bool) -> bool:
+    """Not mailto:, javascript:, … nor, unless ``broad``, a file (image, PDF, …)."""
+    if not url.startswith(("http://", "https://")) or is_not_crawlable(url):
+        return False
+    return broad or not url_has_any_extension(url, _FILES)
 
 
 def feed_links(response: HtmlResponse) -> list[str]:

@@ -341,6 +341,34 @@ def test_page_links_mark_sections_and_topics() -> None:
     assert kinds[SITE + "2018/01/16/japan-aegis-ashore.html"] is None
 
 
+def test_page_links_leave_out_the_links_the_crawl_has_settled() -> None:
+    article = SITE + "2018/01/16/japan-aegis-ashore.html"
+    urls = [c.url for c in page_links(html("page.html"), settled={SITE + "world/", article})]
+    assert SITE + "tag/japan/" in urls
+    assert SITE + "world/" not in urls and article not in urls
+
+
+def test_the_same_link_resolves_against_each_page_that_has_it() -> None:
+    """Root-relative links resolve once per site: not onto another site, nor another scheme;
+    a relative link still resolves against its own page."""
+    body = b'<a href="/tag/japan/">Japan</a> <a href="more.html">More</a>'
+
+    def urls(url: str) -> list[str]:
+        response = HtmlResponse(url=url, body=body, encoding="utf-8")
+        return [candidate.url for candidate in page_links(response)]
+
+    assert urls(SITE + "world/") == [SITE + "tag/japan/", SITE + "world/more.html"]
+    assert urls(SITE + "asia/") == [SITE + "tag/japan/", SITE + "asia/more.html"]
+    assert urls("http://courier.example/world/") == [
+        "http://courier.example/tag/japan/",
+        "http://courier.example/world/more.html",
+    ]
+    assert urls("https://herald.example:8443/a/b") == [
+        "https://herald.example:8443/tag/japan/",
+        "https://herald.example:8443/a/more.html",
+    ]
+
+
 def test_link_rel_next_is_a_pagination_candidate() -> None:
     candidates = list(page_links(html("page.html")))
     assert Candidate(SITE + "world/page/2/", "next page", navigation="pagination") in candidates

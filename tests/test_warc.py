@@ -86,6 +86,24 @@ def test_exchange_is_response_then_request_with_true_headers(tmp_path: Path) -> 
     assert stored.record_id == ref.record_id and stored.decoded() == PAGE
 
 
+def test_a_payload_the_server_compressed_is_stored_not_deflated_again(tmp_path: Path) -> None:
+    """Deflating gzip again saves nothing and costs the crawl CPU; the record is still one
+    valid gzip member, read back byte for byte."""
+    body = gzip.compress(PAGE * 50)
+    writer = WarcWriter(WarcWriterConfig(directory=tmp_path))
+    gzipped = writer.write_exchange(exchange(body=body))
+    plain = writer.write_exchange(exchange(body=PAGE * 50, response_headers=[]))
+    writer.close()
+    raw = (tmp_path / gzipped.file).read_bytes()
+    assert body in raw[gzipped.offset : gzipped.offset + gzipped.length]
+    assert PAGE * 2 not in raw, "an uncompressed payload is deflated"
+    assert read_record(tmp_path / gzipped.file, gzipped.offset).decoded() == PAGE * 50
+    assert read_record(tmp_path / plain.file, plain.offset).decoded() == PAGE * 50
+    assert [record[0] for record in records(tmp_path / gzipped.file)] == [
+        "warcinfo", "response", "request", "response", "request",
+    ]  # fmt: skip
+
+
 def test_block_digest_covers_headers_and_payload(tmp_path: Path) -> None:
     writer = WarcWriter(WarcWriterConfig(directory=tmp_path))
     ref = writer.write_exchange(exchange())

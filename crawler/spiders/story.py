@@ -353,7 +353,7 @@ class StorySpider(Spider):
         await self._profile_ready.wait()
         page = self._readable(response)
         if isinstance(page, HtmlResponse) and not self.problem:
-            links = discovery.page_links(page, self.story.broad)
+            links = discovery.page_links(page, self.story.broad, self._settled_links)
             for request in self._follow(links, 1.0, from_listing=False):
                 yield request
 
@@ -384,7 +384,7 @@ class StorySpider(Spider):
             ):
                 yield request
         score = verdict.score if verdict else 0.0
-        links = discovery.page_links(page, self.story.broad)
+        links = discovery.page_links(page, self.story.broad, self._settled_links)
         for request in self._follow(links, score, from_listing=listing):
             yield request
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import zip_longest
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -708,9 +709,11 @@ def _candidate_row(
     if isinstance(change, Queued):
         row = dict(
             key, url=change.url, kind=change.kind, state="queued", priority=change.priority,
-            depth=change.depth, crawl_id=crawl_id, updated_at=when, score=change.score,
-            features=change.features,
+            depth=change.depth, crawl_id=crawl_id, updated_at=when,
         )  # fmt: skip
+        # A request queued again (a retry, a resumed run's frontier) comes without the
+        # score and features of the link it was found by: they stay as they were.
+        row |= _known(score=change.score, features=change.features)
         return ("upsert", tuple(c for c in row if c not in _CANDIDATE_KEY)), row
     if isinstance(change, Noted):
         row = dict(
@@ -718,11 +721,8 @@ def _candidate_row(
             crawl_id=crawl_id, updated_at=when, score=change.score, features=change.features,
         )  # fmt: skip
         return ("note", ()), row
-    values: dict = {"state": change.state, "updated_at": when}
-    if change.score is not None:
-        values["score"] = change.score
-    if change.features is not None:
-        values["features"] = change.features
+    values = {"state": change.state, "updated_at": when}
+    values |= _known(score=change.score, features=change.features)
     if change.url is None:  # a URL the frontier has: only its state changes
         row = {"key_story_id": story_id, "key_url": change.canonical_url, **values}
         return ("update", tuple(values)), row
@@ -730,6 +730,10 @@ def _candidate_row(
         values, **key, url=change.url, kind=change.kind, priority=0, depth=0, crawl_id=crawl_id
     )
     return ("upsert", tuple(values)), row
+
+
+def _known(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _candidate_statement(session: Session, kind: str, columns: tuple[str, ...]):

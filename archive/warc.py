@@ -57,7 +57,7 @@ class WarcRef:
     rec_type: str = "response"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a crawl keeps one per page it archives
 class Original:
     """An earlier capture of the same payload, which a revisit record refers to."""
 

@@ -73,10 +73,12 @@ class StorePipeline:
             for url in redirected_from:
                 self.writer.add(Decided(canonical(url), "redirected", features={"to": request.url}))
             return
+        # What the frontier row says of the link travels with the request this far and no
+        # further: a broad crawl holds tens of thousands of requests in Scrapy's queue.
         queued = Queued(
             canonical(request.url), request.url, kind, request.priority,
-            request.meta.get("depth", 0), request.meta.get("storycrawl_score"),
-            request.meta.get("storycrawl_features"),
+            request.meta.get("depth", 0), request.meta.pop("storycrawl_score", None),
+            request.meta.pop("storycrawl_features", None),
         )  # fmt: skip
         self.writer.add(queued)
 

@@ -20,6 +20,9 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 2
 # parallel; ours is a page record and dozens of requests and frontier notes, each a few
 # microseconds of work, and the default of 100 made task creation a tenth of the crawl.
 CONCURRENT_ITEMS = 8
+# Responses a spider holds at once, by body size (Scrapy's default is 5 MB): ours wait for
+# an extraction worker, and a dozen pages keep the workers busy; more only hold memory.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
 DOWNLOAD_DELAY = 1.0
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0

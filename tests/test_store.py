@@ -31,6 +31,7 @@ from archive.extract import Document
 from archive.store import (
     BatchWriter,
     PageRecord,
+    Queued,
     Store,
     StoreError,
     alembic_config,
@@ -38,6 +39,7 @@ from archive.store import (
     open_engine,
     upgrade_database,
 )
+from archive.summary import story_candidates
 from archive.warc import WarcRef
 from crawler.cli import DEMO_SETTINGS, demo_story, main
 from crawler.newsweb import NewsWeb
@@ -321,6 +323,25 @@ def test_batch_writer_writes_each_page_with_its_document_and_match(database_url)
     assert exported[0]["warc_offset"] == 1000 and exported[0]["text"] == records[0].document.text
     everything = export_records(store, ExportFilter(story=STORY, all=True))
     assert len(list(everything)) == 5
+    store.engine.dispose()
+
+
+def test_a_url_queued_again_keeps_the_link_score_and_features_it_was_found_with(
+    database_url,
+) -> None:
+    """A retry, or a resumed run's frontier, queues a URL again without the link it came by:
+    `storycrawl show` still says why it was worth fetching."""
+    store = Store(open_engine(database_url))
+    story_id = store.story_id(STORY, {"name": STORY})
+    crawl_id = store.start_crawl(story_id, {"name": STORY})
+    url = "http://127.0.0.1:8018/tass/2018/01/16/japan-aegis-ashore.html"
+    found = {"text": "Japan dismisses Russia's concerns", "link_score": 0.41}
+    writer = BatchWriter(store, crawl_id, story_id, batch_size=1)
+    writer.add(Queued(url, url, "page", 310, 1, 0.41, found))
+    writer.add(Queued(url, url, "page", 0, 0))  # the retry, in the next batch
+    writer.close()
+    [candidate] = story_candidates(store, STORY)
+    assert (candidate.state, candidate.score, candidate.features) == ("queued", 0.41, found)
     store.engine.dispose()
 
 

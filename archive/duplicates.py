@@ -18,10 +18,10 @@ from itertools import combinations
 
 from sqlalchemy import select, update
 
-from archive import models
+from archive.db import models
+from archive.db.repository import Store
 from archive.export import newest_verdicts
 from archive.simhash import distance
-from archive.store import Store
 
 #: Two documents this close (bits of 64 that differ) hold the same text.
 MAX_DISTANCE = 6

@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import models
-from archive.store import Store, StoreError
+from archive.db import models
+from archive.db.engine import StoreError
+from archive.db.repository import Store
 
 #: The export record of DESIGN.md, in its order; every format writes these columns.
 EXPORT_FIELDS = (

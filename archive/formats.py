@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from archive.db.engine import StoreError
 from archive.export import EXPORT_FIELDS
-from archive.store import StoreError
 
 PARQUET_BATCH = 2_000
 

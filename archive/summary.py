@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from archive import models
+from archive.db import models
+from archive.db.engine import StoreError
+from archive.db.repository import Store
 from archive.export import newest_verdicts
-from archive.store import Store, StoreError
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from warcio.exceptions import ArchiveLoadFailed
 
-from archive import models
-from archive.store import Store
+from archive.db import models
+from archive.db.repository import Store
 from archive.warc import OPEN_SUFFIX, payload_digest, read_record
 
 

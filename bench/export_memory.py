@@ -22,8 +22,9 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from archive import models
-from archive.store import Store, open_engine
+from archive.db import models
+from archive.db.engine import open_engine
+from archive.db.repository import Store
 
 WORDS = [
     "japan",

@@ -4,7 +4,7 @@
 
 (with the project's Python: `.venv/bin/python bench/extraction.py`)
 
-News web: every outlet of the bundled offline news web (crawler/newsweb), rendered without
+News web: every outlet of the bundled offline news web (crawler/demo), rendered without
 a server. The site model of each outlet is learned from all its HTML pages (home, sections,
 tags, articles, about), as `storycrawl reextract` learns it from a story's archive; every
 article page is then extracted and compared with articles.toml, the ground truth:
@@ -44,8 +44,8 @@ import trafilatura
 
 from archive.chrome import ChromeLearner, SiteModel, page_fingerprints
 from archive.extract import extract
-from crawler.newsweb import CHROME_STRINGS, OUTLETS, Article, load_articles
-from crawler.newsweb.render import Site
+from crawler.demo import CHROME_STRINGS, OUTLETS, Article, load_articles
+from crawler.demo.render import Site
 
 SHINGLE = 3
 

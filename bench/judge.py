@@ -2,7 +2,7 @@
 
     python bench/judge.py [--threshold T] [--verbose]
 
-Every article of crawler/newsweb/articles.toml becomes a Document as extraction gives it
+Every article of crawler/demo/articles.toml becomes a Document as extraction gives it
 (headline, date, body paragraphs; all articles, no listings). For each choice of ONE seed
 among the story's articles, then of TWO seeds, every other article is judged, and recall,
 precision and F1 against the ground-truth labels are printed with the worst margins: the
@@ -20,10 +20,10 @@ from itertools import combinations
 from statistics import mean
 
 from archive.extract import Document
+from bench.scoring import article_document
+from crawler.demo import Article, load_articles
 from crawler.features import DocFeatures, features_of
 from crawler.judge import shipped_model
-from crawler.newsweb import Article, load_articles
-from crawler.newsweb.scoring import article_document
 from crawler.story import StoryProfile
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import tomli_w
 
-from crawler.newsweb import NewsWeb
-from crawler.newsweb.scoring import BENCHMARK_SEED, benchmark_story, score
+from bench.scoring import BENCHMARK_SEED, benchmark_story, score
+from crawler.demo import NewsWeb
 
 #: Loopback serves in microseconds: the same settings as `storycrawl demo`.
 SETTINGS = {

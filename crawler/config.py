@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-from scrapy.settings import BaseSettings
-
-from archive.store import Store, StoreError, database_url, open_engine
+from archive.db.engine import StoreError, database_url, open_engine
+from archive.db.repository import Store
 from crawler import __version__
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 
 def user_agent(contact: str = "") -> str:
@@ -77,4 +79,8 @@ class Config:
             directory.mkdir(parents=True, exist_ok=True)
             if not os.access(directory, os.W_OK):
                 raise StoreError(f"cannot write to directory {str(directory)!r}")
+        return self.store()
+
+    def store(self) -> Store:
+        """The database, created at the head revision if new (StoreError if unusable)."""
         return Store(open_engine(self.db_url))

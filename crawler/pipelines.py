@@ -11,21 +11,14 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from archive.db.engine import StoreError, open_engine
+from archive.db.items import BatchItem, Decided, PageRecord, Queued, RunFigures
+from archive.db.repository import Store
+from archive.db.writer import BatchWriter
 from archive.duplicates import mark_duplicates
-from archive.store import (
-    BatchItem,
-    BatchWriter,
-    Decided,
-    PageRecord,
-    Queued,
-    RunFigures,
-    Store,
-    StoreError,
-    open_engine,
-)
+from archive.urls import canonical
 from crawler.config import Config
 from crawler.reextract import Reextraction, reextract
-from crawler.urls import canonical
 
 logger = logging.getLogger(__name__)
 #: Crawls that end so are not settled: stopped by the user, or never started.
@@ -61,7 +54,7 @@ class StorePipeline:
         self.writer = BatchWriter(self.store, self.crawl_id, story_id, self.batch_size)
 
     # The frontier is kept in the database as it changes, so that a crawl stopped in any way,
-    # SIGKILL included, resumes from it (see crawler.incremental).
+    # SIGKILL included, resumes from it (see crawler.frontier).
 
     def request_scheduled(self, request: Request) -> None:
         if self.writer is None or not (kind := request.meta.get("storycrawl_kind")):

@@ -18,15 +18,17 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import models
 from archive.chrome import ChromeLearner, SiteModel, page_fingerprints
+from archive.db import models
+from archive.db.engine import StoreError
+from archive.db.items import Judged, StoredPage
+from archive.db.repository import Store
 from archive.duplicates import mark_duplicates
 from archive.extract import Document, extract
-from archive.store import Judged, Store, StoredPage, StoreError
+from archive.urls import canonical
 from archive.warc import read_record
 from crawler.story import SEED_VERDICT, StoryProfile
 from crawler.storyfile import StoryDefinition, build_story
-from crawler.urls import canonical
 
 BATCH = 200
 

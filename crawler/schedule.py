@@ -22,12 +22,10 @@ import tomli_w
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from crawler.cli.errors import EXIT_STORY_BUSY
 from crawler.storyfile import StoryDefinition, StoryError, build_story, load_story_file
 
 logger = logging.getLogger("storycrawl.schedule")
-
-#: Exit status of a crawl that found its story's lock taken (EX_TEMPFAIL).
-BUSY = 75
 
 
 @dataclass(frozen=True)
@@ -108,7 +106,7 @@ class Runner:
         last = (err or b"").decode(errors="replace").strip().splitlines()[-1:] or [""]
         if crawl.returncode == 0:
             logger.info("story %s: run finished in %.1f s", name, took)
-        elif crawl.returncode == BUSY:
+        elif crawl.returncode == EXIT_STORY_BUSY:
             logger.info("story %s: skipped, %s", name, last[0].removeprefix("storycrawl: "))
         else:
             logger.error("story %s: run failed (status %s): %s", name, crawl.returncode, last[0])

@@ -43,13 +43,13 @@ LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
     # Before RobotsTxtMiddleware (100): not even robots.txt is fetched from a refused host.
-    "crawler.middlewares.FetchGuard": 50,
-    "crawler.middlewares.KnownRedirects": 60,
+    "crawler.guard.FetchGuard": 50,
+    "crawler.guard.KnownRedirects": 60,
 }
 EXTENSIONS = {
-    "crawler.middlewares.WarcCapture": 100,
+    "crawler.capture.WarcCapture": 100,
     # Crawl-delay and the robots.txt `Sitemap:` lines (after AutoThrottle, at 0).
-    "crawler.robots.RobotsExtras": 200,
+    "crawler.discovery.robots.RobotsExtras": 200,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 300,

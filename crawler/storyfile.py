@@ -7,17 +7,29 @@ is strict, because a misspelt key silently ignored would crawl something else th
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawler.incremental import parse_duration
-from crawler.search import SOURCES as SEARCH_SOURCES
-from crawler.urls import host_of, is_http_url
+from archive.urls import host_of, is_http_url
 
 DEFAULT_DATA = Path("storycrawl-data")
+#: The search engines a story may ask (crawler.discovery.search has one source for each).
+SEARCH_ENGINES = ("gdelt",)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'6h', '30m', '2d', '1w', '0' (always); ValueError with a message for anything else."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 6h, 30m, 2d or 0")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
 class StoryError(ValueError):
@@ -32,7 +44,9 @@ class StoryDefinition:
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
-    search: tuple[str, ...] = ()  # search engines to ask for coverage (crawler.search); off
+    search: tuple[
+        str, ...
+    ] = ()  # search engines to ask for coverage (crawler.discovery.search); off
     since: date | None = None
     until: date | None = None
     max_pages: int = 5000
@@ -110,8 +124,8 @@ def build_story(file_keys: dict[str, Any], options: dict[str, Any]) -> StoryDefi
             if not is_http_url(url):
                 raise StoryError(f"{key}: {url!r} is not an http(s) URL with a host")
     for name in values["search"]:
-        if name not in SEARCH_SOURCES:
-            known = ", ".join(SEARCH_SOURCES)
+        if name not in SEARCH_ENGINES:
+            known = ", ".join(SEARCH_ENGINES)
             raise StoryError(f"search: unknown source {name!r} (known: {known})")
     if not values["seeds"]:
         raise StoryError("the story needs at least one seed article: --seed URL or seeds = […]")

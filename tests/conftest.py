@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from crawler.cli import DEMO_SETTINGS, demo_story
-from crawler.newsweb import NewsWeb, Served
+from crawler.demo import NewsWeb, Served
+from crawler.demo.crawl import DEMO_SETTINGS, demo_story
 from crawler.storyfile import StoryDefinition
 
 pytest_plugins = ["tests.databases"]

@@ -36,9 +36,9 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
-from archive import models
-from crawler.cli import DEMO_SETTINGS, demo_story
-from crawler.newsweb import NewsWeb, load_articles
+from archive.db import models
+from crawler.demo import NewsWeb, load_articles
+from crawler.demo.crawl import DEMO_SETTINGS, demo_story
 from crawler.storyfile import build_story
 from tests.conftest import settings_args, storycrawl, write_story_file
 from tests.servers import (

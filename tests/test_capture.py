@@ -16,10 +16,10 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
-from archive import models
+from archive.db import models
 from archive.warc import read_record
-from crawler.middlewares import FetchGuard
-from crawler.newsweb import load_articles
+from crawler.demo import load_articles
+from crawler.guard import FetchGuard
 from crawler.spiders.story import StorySpider
 from crawler.storyfile import build_story
 from tests.servers import LoopbackServer, gzipped, page, redirect
@@ -134,5 +134,5 @@ def test_component_table(tmp_path: Path) -> None:
     names = [name.rsplit(".", 1)[-1] for _, name in order]
     assert names.index("FetchGuard") < names.index("RobotsTxtMiddleware")
     assert names.index("RobotsTxtMiddleware") < names.index("HttpCompressionMiddleware")
-    assert "crawler.middlewares.WarcCapture" in crawler.settings.getwithbase("EXTENSIONS")
-    assert "crawler.middlewares.WarcCapture" not in middlewares
+    assert "crawler.capture.WarcCapture" in crawler.settings.getwithbase("EXTENSIONS")
+    assert "crawler.capture.WarcCapture" not in middlewares

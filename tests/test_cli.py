@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from crawler.cli import demo_story, main
-from crawler.newsweb import CHROME_STRINGS, Article, NewsWeb
+from crawler.cli import main
+from crawler.demo import CHROME_STRINGS, Article, NewsWeb
+from crawler.demo.crawl import demo_story
 from tests.conftest import CrawlRun, storycrawl, write_story_file
 
 STORY = "aegis-ashore"

@@ -22,19 +22,12 @@ from scrapy.http import HtmlResponse, XmlResponse
 from scrapy.robotstxt import ProtegoRobotParser
 from scrapy.utils.test import get_crawler
 
-from crawler.discovery import (
-    Candidate,
-    feed_links,
-    navigation_kind,
-    page_links,
-    parse_date,
-    parse_feed,
-    parse_sitemap,
-    sitemaps_found,
-)
-from crawler.newsweb import OUTLETS, NewsWeb
-from crawler.robots import RobotsExtras, read_extras
-from crawler.urls import canonical
+from archive.urls import canonical
+from crawler.demo import OUTLETS, NewsWeb
+from crawler.discovery import Candidate, sitemaps_found
+from crawler.discovery.feeds import parse_date, parse_feed, parse_sitemap
+from crawler.discovery.links import feed_links, navigation_kind, page_links
+from crawler.discovery.robots import RobotsExtras, read_extras
 
 DATA = Path(__file__).parent / "data" / "discovery"
 MAX_SIZE = 10 * 1024 * 1024  # DOWNLOAD_MAXSIZE in crawler/settings.py

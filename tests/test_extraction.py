@@ -27,12 +27,13 @@ from archive.chrome import (
     page_fingerprints,
     strip,
 )
+from archive.db.engine import head_revision, open_engine, upgrade_database
+from archive.db.repository import Store
 from archive.extract import extract
 from archive.metadata import authors, headline, page_facts
 from archive.simhash import simhash
-from archive.store import Store, head_revision, open_engine, upgrade_database
 from bench.extraction import RUNNERS, Scores, newsweb_outlets, score_newsweb
-from crawler.newsweb import load_articles
+from crawler.demo import load_articles
 from tests.test_store import execute, migrate_to, page_record
 
 # -- the gate: the news web ------------------------------------------------------------------

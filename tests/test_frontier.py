@@ -12,11 +12,11 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from archive import models
+from archive.db import models
 from archive.duplicates import Fingerprint, duplicates
-from crawler.newsweb import load_articles
-from crawler.traps import TrapRules, url_date
-from crawler.urls import canonical, original_of
+from archive.urls import canonical, original_of
+from crawler.demo import load_articles
+from crawler.discovery.traps import TrapRules, url_date
 from tests.servers import LoopbackServer, Reply, page
 from tests.test_capture import crawl
 
@@ -212,8 +212,9 @@ async def test_every_candidate_ends_in_a_state_with_why(tmp_path: Path, outlet) 
 
 @deferred_f_from_coro_f
 async def test_the_duplicate_is_left_out_of_the_default_export(tmp_path: Path, outlet) -> None:
+    from archive.db.engine import open_engine
+    from archive.db.repository import Store
     from archive.export import ExportFilter, export_records
-    from archive.store import Store, open_engine
 
     await crawl(tmp_path, f"{outlet.url}/seed")
     store = Store(open_engine(f"sqlite:///{tmp_path / 'storycrawl.db'}"))

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.cli import DEMO_SETTINGS, demo_story
-from crawler.newsweb import NewsWeb, Served, load_articles
+from crawler.demo import NewsWeb, Served, load_articles
+from crawler.demo.crawl import DEMO_SETTINGS, demo_story
 from tests.conftest import settings_args, storycrawl, write_story_file
 
 #: Published between the runs: the latest follow-up of the story.

@@ -15,12 +15,12 @@ from datetime import date
 import pytest
 
 from archive.extract import Document
+from bench.scoring import article_document
 from crawler import settings
+from crawler.demo import load_articles
 from crawler.features import DocFeatures, _scan, core_names, features_of
 from crawler.judge import ANCHOR_SHARE, FEATURES, Story, shipped_model
 from crawler.judge_fit import UNSIGNED, fit, load_corpus
-from crawler.newsweb import load_articles
-from crawler.newsweb.scoring import article_document
 from crawler.story import StoryProfile
 
 SEED = "japan-dismisses-russia-concerns-missile-systems"  # the demo story's first seed

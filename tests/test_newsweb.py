@@ -28,8 +28,8 @@ import pytest
 import trafilatura
 from lxml import etree, html
 
-from crawler.newsweb import CHROME_STRINGS, OUTLETS, Article, NewsWeb, Served, load_articles
-from crawler.newsweb.outlets import SLOW_SECONDS
+from crawler.demo import CHROME_STRINGS, OUTLETS, Article, NewsWeb, Served, load_articles
+from crawler.demo.outlets import SLOW_SECONDS
 
 TITLE = "Japan says Aegis Ashore poses no threat to Russia"
 STORY_PARAGRAPHS = {
@@ -801,7 +801,7 @@ def test_ground_truth_for_scoring_a_crawl(web: NewsWeb) -> None:
 @pytest.mark.parametrize("how", ["eof", "sigterm"])
 def test_main_prints_base_urls_then_serves_until_told(articles_file: Path, how: str) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.newsweb", "--articles", str(articles_file)],
+        [sys.executable, "-m", "crawler.demo", "--articles", str(articles_file)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -825,9 +825,9 @@ def test_main_prints_base_urls_then_serves_until_told(articles_file: Path, how: 
 
 
 def test_packaged_articles() -> None:
-    packaged = importlib.resources.files("crawler.newsweb").joinpath("articles.toml")
+    packaged = importlib.resources.files("crawler.demo").joinpath("articles.toml")
     if not packaged.is_file():
-        pytest.skip("crawler/newsweb/articles.toml is not written yet")
+        pytest.skip("crawler/demo/articles.toml is not written yet")
     articles = load_articles()
     for outlet in OUTLETS:
         own = [a for a in articles if a.outlet == outlet]

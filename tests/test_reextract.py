@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from archive.store import Store, open_engine
-from crawler.newsweb import CHROME_STRINGS, NewsWeb
+from archive.db.engine import open_engine
+from archive.db.repository import Store
+from crawler.demo import CHROME_STRINGS, NewsWeb
 from crawler.reextract import reextract
 from crawler.settings import STORYCRAWL_THRESHOLD
 from tests.conftest import CrawlRun

@@ -13,8 +13,8 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
-from crawler.cli import DEMO_SETTINGS, demo_story
-from crawler.newsweb import NewsWeb
+from crawler.demo import NewsWeb
+from crawler.demo.crawl import DEMO_SETTINGS, demo_story
 from tests.conftest import settings_args, storycrawl, write_story_file
 
 MAIN = "import sys; from crawler.cli import main; sys.exit(main())"

@@ -16,16 +16,16 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from archive import models
+from archive.db import models
 from archive.extract import extract
 from crawler.cli import main
+from crawler.demo import NewsWeb
 from crawler.discovery import Candidate
-from crawler.newsweb import NewsWeb
-from crawler.search import GdeltSource, SearchError, gdelt_query, query_terms
+from crawler.discovery.scope import Scope
+from crawler.discovery.search import GdeltSource, SearchError, gdelt_query, query_terms
 from crawler.spiders.story import StorySpider
 from crawler.story import StoryProfile
 from crawler.storyfile import StoryError, build_story
-from crawler.urls import Scope
 from tests.gdelt_server import GdeltServer, Result
 
 SEED = "japan-dismisses-russias-worries-us-could-use-missile-system"  # on courier

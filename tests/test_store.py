@@ -25,24 +25,24 @@ from sqlalchemy import create_engine, func, inspect, make_url, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from archive import models
-from archive.export import ExportFilter, export_records
-from archive.extract import Document
-from archive.store import (
-    BatchWriter,
-    PageRecord,
-    Queued,
-    Store,
+from archive.db import models
+from archive.db.engine import (
     StoreError,
     alembic_config,
     head_revision,
     open_engine,
     upgrade_database,
 )
+from archive.db.items import PageRecord, Queued
+from archive.db.repository import Store
+from archive.db.writer import BatchWriter
+from archive.export import ExportFilter, export_records
+from archive.extract import Document
 from archive.summary import story_candidates
 from archive.warc import WarcRef
-from crawler.cli import DEMO_SETTINGS, demo_story, main
-from crawler.newsweb import NewsWeb
+from crawler.cli import main
+from crawler.demo import NewsWeb
+from crawler.demo.crawl import DEMO_SETTINGS, demo_story
 from tests.conftest import settings_args, storycrawl, write_story_file
 
 STORY = "aegis-ashore"

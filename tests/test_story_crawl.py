@@ -19,9 +19,9 @@ from w3lib.encoding import html_to_unicode
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.warc import read_record
-from crawler.cli import DEMO_SETTINGS, demo_story
-from crawler.newsweb import CHROME_STRINGS, NewsWeb
-from crawler.newsweb.scoring import benchmark_story, score
+from bench.scoring import benchmark_story, score
+from crawler.demo import CHROME_STRINGS, NewsWeb
+from crawler.demo.crawl import DEMO_SETTINGS, demo_story
 from tests.conftest import CrawlRun, settings_args, storycrawl, write_story_file
 
 

@@ -26,19 +26,20 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.chrome import ChromeLearner
+from archive.db.items import Decided, Noted, PageRecord
 from archive.extract import Document, Extraction, ExtractorPool
-from archive.store import Decided, Noted, PageRecord
+from archive.urls import canonical, host_of, original_of
 from archive.warc import read_record
-from crawler import discovery
 from crawler.config import Config, user_agent
+from crawler.discovery import Candidate, feeds, links, sitemaps_found
+from crawler.discovery.scope import Scope
+from crawler.discovery.search import SearchError, search_sources
+from crawler.discovery.traps import TrapRules, url_date
 from crawler.features import features_of
-from crawler.incremental import History, parse_duration
-from crawler.middlewares import KnownPage
-from crawler.search import SearchError, search_sources
+from crawler.frontier import History
+from crawler.guard import KnownPage
 from crawler.story import SEED_VERDICT, StoryProfile, Verdict
-from crawler.storyfile import StoryDefinition, story_from_file
-from crawler.traps import TrapRules, url_date
-from crawler.urls import Scope, canonical, host_of, original_of
+from crawler.storyfile import StoryDefinition, parse_duration, story_from_file
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class StorySpider(Spider):
         spider = super().from_crawler(
             crawler, *args, story=story, config=Config.from_settings(crawler.settings), **kwargs
         )
-        crawler.signals.connect(spider._sitemaps_found, signal=discovery.sitemaps_found)
+        crawler.signals.connect(spider._sitemaps_found, signal=sitemaps_found)
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
@@ -247,14 +248,14 @@ class StorySpider(Spider):
     def _note(
         self, url: str, kind: str, state: str, score: float | None, features: dict
     ) -> Noted | None:
-        """A URL not fetched, recorded once with why (see archive.store.CANDIDATE_STATES)."""
+        """A URL not fetched, recorded once with why (see archive.db.items.CANDIDATE_STATES)."""
         key = canonical(url)
         if key in self._requested or key in self._noted:
             return None
         self._noted.add(key)
         return Noted(key, url, kind, state, None if score is None else round(score, 4), features)
 
-    def _out_of_window(self, candidate: discovery.Candidate) -> str | None:
+    def _out_of_window(self, candidate: Candidate) -> str | None:
         """Why an entry or link is dated outside the story's window, before fetching it:
         its feed or news-sitemap date, a date in its URL, or a sitemap lastmod before the
         window (a page last changed before the story began was published before it too)."""
@@ -269,7 +270,7 @@ class StorySpider(Spider):
         return None
 
     def _follow(
-        self, candidates: Iterable[discovery.Candidate], parent_score: float, from_listing: bool
+        self, candidates: Iterable[Candidate], parent_score: float, from_listing: bool
     ) -> Iterator[Request | Noted]:
         for candidate in candidates:
             # Most links of a page were seen on the pages before it: the raw URL, before
@@ -353,8 +354,8 @@ class StorySpider(Spider):
         await self._profile_ready.wait()
         page = self._readable(response)
         if isinstance(page, HtmlResponse) and not self.problem:
-            links = discovery.page_links(page, self.story.broad, self._settled_links)
-            for request in self._follow(links, 1.0, from_listing=False):
+            found = links.page_links(page, self.story.broad, self._settled_links)
+            for request in self._follow(found, 1.0, from_listing=False):
                 yield request
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
@@ -378,14 +379,14 @@ class StorySpider(Spider):
                 self.crawler.stats.inc_value("storycrawl/run/new_matches")
         if not isinstance(page, HtmlResponse):
             return
-        for url in discovery.feed_links(page):
+        for url in links.feed_links(page):
             if self.scope.allows(url) and (
                 request := self._request(url, "feed", NAVIGATION_PRIORITY)
             ):
                 yield request
         score = verdict.score if verdict else 0.0
-        links = discovery.page_links(page, self.story.broad, self._settled_links)
-        for request in self._follow(links, score, from_listing=listing):
+        found = links.page_links(page, self.story.broad, self._settled_links)
+        for request in self._follow(found, score, from_listing=listing):
             yield request
 
     # Feeds and sitemaps are only requested once the profile is ready (see start() and
@@ -395,7 +396,7 @@ class StorySpider(Spider):
         yield self._record(response)
         self._change(response)
         try:
-            entries = discovery.parse_feed(
+            entries = feeds.parse_feed(
                 self._readable(response), self.settings.getint("DOWNLOAD_MAXSIZE")
             )
         except ValueError as exc:
@@ -407,7 +408,7 @@ class StorySpider(Spider):
         yield self._record(response)
         self._change(response)
         try:
-            sitemap = discovery.parse_sitemap(
+            sitemap = feeds.parse_sitemap(
                 self._readable(response), self.settings.getint("DOWNLOAD_MAXSIZE")
             )
         except ValueError as exc:
@@ -424,7 +425,7 @@ class StorySpider(Spider):
 
     def parse_search(self, response: Response) -> Iterator[Any]:
         """A search engine's results, followed like feed entries. They lie on any outlet, so
-        the scope takes in each result's page, not its site (see crawler.urls.Scope)."""
+        the scope takes in each result's page, not its site (see crawler.discovery.scope)."""
         yield self._record(response)
         self._change(response)
         queried = response.meta.get("redirect_urls", [response.url])[0]
@@ -576,7 +577,7 @@ class StorySpider(Spider):
 
 
 def _state(response: Response, verdict: Verdict | None) -> str:
-    """The candidate state a fetched page ends in (see archive.store.CANDIDATE_STATES)."""
+    """The candidate state a fetched page ends in (see archive.db.items.CANDIDATE_STATES)."""
     if response.status >= 400:
         return "failed"
     if verdict is None:

@@ -1,21 +1,15 @@
-"""Canonical URLs and crawl scope.
+"""Canonical URLs: one key per article, however it is linked.
 
-One article must have one key however it is linked: tracking and session parameters,
-fragments, parameter order and default ports must not make it look new, nor must its AMP
-or print copy, or the crawl fetches it twice and the corpus holds it twice.
+Tracking and session parameters, fragments, parameter order and default ports must not
+make an article look new, nor must its AMP or print copy, or the crawl fetches it twice and
+the corpus holds it twice. The crawl and everything at rest key articles by these URLs.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from contextlib import suppress
-from dataclasses import dataclass, replace
-from functools import cached_property
 from urllib.parse import urlsplit, urlunsplit
-
-from courlan import normalize_url
-from w3lib.url import canonicalize_url
 
 #: Session ids carried as path parameters (Java servlets, some PHP CMSs); courlan already
 #: drops them from query strings (sid, sessionid, PHPSESSID, …).
@@ -46,6 +40,11 @@ def original_of(url: str) -> str:
 def canonical(url: str) -> str:
     """The key a URL is known by: normalised, tracking and session parameters dropped, AMP
     and print copies folded onto the article, no fragment."""
+    # Imported here: the story file checks its URLs with this module, and must load without
+    # courlan's 0.15 s (crawler.storyfile is read by commands that answer at once).
+    from courlan import normalize_url
+    from w3lib.url import canonicalize_url
+
     url = original_of(url)
     with suppress(ValueError):  # courlan rejects some URLs that w3lib still normalises
         url = normalize_url(url, strict=True)
@@ -59,36 +58,3 @@ def host_of(url: str) -> str:
 def is_http_url(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The hosts a story crawl may follow links on: those of its sites and seeds; and single
-    pages elsewhere that a search source found (by canonical URL).
-
-    A search result widens the scope by its page, not its host: the page is fetched and
-    judged, but its links are followed only onto the named hosts (and other results). An
-    outlet's whole site would be a broad crawl of every outlet a search engine names.
-    """
-
-    hosts: frozenset[str]
-    pages: frozenset[str] = frozenset()
-
-    @classmethod
-    def of(cls, urls: Iterable[str]) -> Scope:
-        return cls(frozenset(host_of(url) for url in urls if host_of(url)))
-
-    def with_pages(self, urls: Iterable[str]) -> Scope:
-        return replace(self, pages=self.pages | {canonical(url) for url in urls})
-
-    def allows(self, url: str) -> bool:
-        host = host_of(url)
-        if any(host == h or host.endswith("." + h) for h in self.hosts):
-            return True
-        return host in self._page_hosts and canonical(url) in self.pages
-
-    @cached_property
-    def _page_hosts(self) -> frozenset[str]:
-        """Checked first: most links off the named hosts lead nowhere near a result, and
-        a canonical URL costs more than a host."""
-        return frozenset(host_of(page) for page in self.pages)

@@ -1,4 +1,4 @@
-"""Run the news web in its own process: `python -m crawler.newsweb [--articles FILE]`.
+"""Run the news web in its own process: `python -m crawler.demo [--articles FILE]`.
 
 Prints one JSON line {"base_urls": {...}} once every outlet is listening, then
 serves until SIGTERM or SIGINT, or until standard input reaches end of file, so
@@ -17,7 +17,7 @@ from . import NewsWeb, load_articles
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crawler.newsweb", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m crawler.demo", description=__doc__)
     parser.add_argument(
         "--articles", metavar="FILE", help="articles TOML (default: the packaged articles.toml)"
     )

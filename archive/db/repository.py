@@ -1,315 +1,41 @@
-"""Engine and session handling, schema migrations, and the batched writes a crawl makes.
+"""Every query storycrawl makes, in one place: the crawl's writes, and what commands read.
 
 Every page is written with its document and match in the transaction of its batch, so a
-crawl killed at any moment leaves whole pages or none. Writes run on one worker thread:
-the reactor never waits on the database, and SQLite sees a single writer.
-
-The schema is Alembic's (``archive/migrations``). A new database is created at the head
-revision; one at any other revision is refused with the command that migrates it, so a
-crawl never writes into a schema this code does not know, and no migration runs unasked.
+crawl killed at any moment leaves whole pages or none.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import socket
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import zip_longest
-from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import (
-    Connection,
-    Engine,
-    bindparam,
-    create_engine,
-    event,
-    inspect,
-    make_url,
-    select,
-    update,
-)
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from archive import models
 from archive.chrome import SiteModel
-from archive.extract import Document
-from archive.warc import Original, WarcRef, warc_date
-
-MIGRATIONS = Path(__file__).with_name("migrations")
-
-#: The revision of a database made before storycrawl had migrations: ``create_all`` of the
-#: models as they were then, which is what this revision creates.
-BASELINE = "0001"
-
-
-class StoreError(Exception):
-    """A database problem the user can fix; its message is the one line they are shown."""
-
-
-def database_url(data_dir: Path, db: str | None) -> str:
-    return db or f"sqlite:///{data_dir / 'storycrawl.db'}"
-
-
-def display_url(url: str) -> str:
-    """The URL as messages show it: as given, but with a password hidden."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return url
-    return url if parsed.password is None else parsed.render_as_string(hide_password=True)
-
-
-def _one_line(exc: BaseException) -> str:
-    """The driver's own words on one line: SQLAlchemy adds the SQL and a link on more lines,
-    and drivers (psycopg) add hints on theirs."""
-    return " ".join(str(getattr(exc, "orig", None) or exc).split())
-
-
-def alembic_config(connection: Connection | None = None) -> Config:
-    """Alembic's configuration, built in code: the package ships no alembic.ini, and the
-    migrations run on the given connection (see ``migrations/env.py``)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
-    config.attributes["connection"] = connection
-    return config
-
-
-@functools.cache
-def _revisions() -> tuple[str, frozenset[str]]:
-    """The head revision, whose schema this code reads and writes, and every revision."""
-    scripts = ScriptDirectory.from_config(alembic_config())
-    head = scripts.get_current_head()
-    assert head is not None, f"no migrations in {MIGRATIONS}"
-    return head, frozenset(script.revision for script in scripts.walk_revisions())
-
-
-def head_revision() -> str:
-    return _revisions()[0]
-
-
-def _engine(url: str) -> Engine:
-    try:
-        engine = create_engine(url)
-    except ArgumentError as exc:  # NoSuchModuleError too: an unknown dialect or driver name
-        raise StoreError(
-            f"cannot use database URL {display_url(url)!r} ({_one_line(exc)}): give one like "
-            "sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
-        ) from exc
-    except ImportError as exc:
-        raise StoreError(
-            f"cannot use database URL {display_url(url)!r}: install its driver ({exc})"
-        ) from exc
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def _schema_state(engine: Engine, url: str) -> tuple[str | None, bool]:
-    """The database's revision, and whether it holds any storycrawl table. A revision this
-    code does not know (a newer storycrawl migrated the database) is a StoreError."""
-    try:
-        with engine.connect() as connection:
-            revision = MigrationContext.configure(connection).get_current_revision()
-            tables = set(inspect(connection).get_table_names())
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        raise StoreError(f"cannot open database {display_url(url)}: {_one_line(exc)}") from exc
-    head, known = _revisions()
-    if revision is not None and revision not in known:
-        engine.dispose()
-        raise StoreError(
-            f"database {display_url(url)} is at revision {revision}, which this storycrawl "
-            f"does not know (it needs {head}): upgrade storycrawl"
-        )
-    return revision, bool(tables & set(models.Base.metadata.tables))
-
-
-def _migrate(engine: Engine, url: str, stamp: str | None = None) -> None:
-    """Upgrade to the head revision, after recording ``stamp`` as the revision of a database
-    that is at one but does not say so (made before migrations)."""
-    try:
-        with engine.connect() as connection:
-            if engine.dialect.name == "sqlite":
-                # Batch operations copy a table and drop the original, which foreign keys
-                # pointing at it would refuse; the pragma only takes outside a transaction.
-                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                connection.commit()
-            config = alembic_config(connection)
-            if stamp:
-                command.stamp(config, stamp)
-            command.upgrade(config, "head")
-            connection.commit()
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate database {display_url(url)}: {_one_line(exc)}") from exc
-    finally:
-        engine.dispose()  # the migration's connection, foreign keys off, is not for reuse
-
-
-def open_engine(url: str) -> Engine:
-    """An engine on a database at the head revision (a new database is created there), or
-    a StoreError that says what is wrong and what to run."""
-    engine = _engine(url)
-    revision, has_tables = _schema_state(engine, url)
-    head = head_revision()
-    if revision == head:
-        return engine
-    if revision is None and not has_tables:
-        _migrate(engine, url)
-        return engine
-    engine.dispose()
-    state = (
-        f"is at revision {revision}"
-        if revision
-        else "has storycrawl tables but no revision (made before migrations)"
-    )
-    raise StoreError(
-        f"database {display_url(url)} {state}, this storycrawl needs {head}: "
-        "run `storycrawl db upgrade`"
-    )
-
-
-def upgrade_database(url: str) -> tuple[str | None, str]:
-    """Migrate the database to the head revision; return the revisions before and after.
-
-    Before is None for a new, empty database; a database made before migrations counts as
-    being at the baseline revision, which is what its tables are."""
-    engine = _engine(url)
-    revision, has_tables = _schema_state(engine, url)
-    if revision is None and has_tables:
-        revision = BASELINE
-        _migrate(engine, url, stamp=BASELINE)
-    elif revision != head_revision():
-        _migrate(engine, url)
-    engine.dispose()
-    return revision, head_revision()
-
-
-def _sqlite_pragmas(connection, _record) -> None:
-    # WAL lets `export` read while a crawl writes; NORMAL sync is safe under WAL.
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-@dataclass
-class PageRecord:
-    """One fetched page with what was made of it: the item a crawl hands to storage."""
-
-    url: str
-    canonical_url: str
-    status: int
-    content_type: str | None
-    fetched_at: datetime
-    warc: WarcRef
-    document: Document | None = None
-    score: float | None = None
-    is_match: bool = False
-    reasons: dict = field(default_factory=dict)
-    duplicate_of: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    state: str = "fetched"  # what its candidate became: accepted, rejected, …
-
-
-@dataclass(frozen=True)
-class Queued:
-    """A URL the crawl has scheduled: written to the frontier so a stopped crawl resumes."""
-
-    canonical_url: str
-    url: str
-    kind: str
-    priority: int
-    depth: int
-    score: float | None = None  # the link's pre-fetch score
-    features: dict | None = None  # what it was scored on: anchor or entry title, parent
-
-
-#: What can become of a URL a story's crawl came across. Only "queued" is resumed.
-CANDIDATE_STATES = (
-    "discovered",  # seen in a link, feed or sitemap; scored too low to fetch
-    "queued",
-    "fetched",  # answered; not an article (a listing, feed, sitemap) or not judged
-    "accepted",  # judged the same story
-    "rejected",  # judged another story, or not an article
-    "duplicate",  # the same story, a near-copy of an earlier article (see duplicate_of)
-    "out_of_window",  # dated outside the story's window: by its entry or by the page
-    "blocked_by_robots",
-    "redirected",  # to the URL in features["to"]
-    "failed",  # an HTTP error or a network failure
-    "over_budget",  # the story's or the site's page budget was spent
-    "trap",  # a crawler-trap rule refused it (features["rule"])
+from archive.db import models
+from archive.db.engine import StoreError, now, one_line
+from archive.db.items import (
+    Archived,
+    BatchItem,
+    Decided,
+    Judged,
+    Noted,
+    PageRecord,
+    Queued,
+    RunFigures,
+    StoredPage,
 )
-
-
-@dataclass(frozen=True)
-class Decided:
-    """A URL's new state, with the score and features that decided it. With ``url`` (and
-    ``kind``), a URL the frontier never queued gets a row: a redirect's target."""
-
-    canonical_url: str
-    state: str
-    score: float | None = None
-    features: dict | None = None
-    url: str | None = None
-    kind: str = "page"
-
-
-@dataclass(frozen=True)
-class Noted:
-    """A URL the crawl saw and chose not to fetch, and why. Noted once: it never overwrites
-    what an earlier run or an earlier step of this one recorded for the URL."""
-
-    canonical_url: str
-    url: str
-    kind: str
-    state: str
-    score: float | None = None
-    features: dict | None = None
-
-
-@dataclass(frozen=True)
-class Archived:
-    """The newest capture of a URL in a story's archive, as an incremental run sees it."""
-
-    url: str
-    fetched_at: datetime
-    crawl_id: int
-    etag: str | None
-    last_modified: str | None
-    payload_digest: str | None
-    is_article: bool
-    original: Original | None  # its newest full response: what a 304's revisit refers to
-
-
-BatchItem = PageRecord | Queued | Decided | Noted
-
-
-@dataclass(frozen=True)
-class RunFigures:
-    pages_fetched: int
-    not_modified: int
-    new_pages: int
-    changed_pages: int
-    new_matches: int
+from archive.extract import Document
+from archive.warc import Original, warc_date
 
 
 class Store:
@@ -325,7 +51,7 @@ class Store:
             except SQLAlchemyError as exc:
                 session.rollback()
                 raise StoreError(
-                    f"database error: {exc.__class__.__name__}: {_one_line(exc)}"
+                    f"database error: {exc.__class__.__name__}: {one_line(exc)}"
                 ) from exc
 
     def story_id(self, name: str, definition: dict) -> int:
@@ -489,7 +215,7 @@ class Store:
             except IntegrityError:
                 continue  # another run inserted first: read its lock
             except SQLAlchemyError as exc:
-                raise StoreError(f"database error: {_one_line(exc)}") from exc
+                raise StoreError(f"database error: {one_line(exc)}") from exc
         raise StoreError(f"could not take the run lock of story {story!r}")
 
     def release_lock(self, story: str, holder: str) -> None:
@@ -753,27 +479,6 @@ def _candidate_statement(session: Session, kind: str, columns: tuple[str, ...]):
     )
 
 
-@dataclass(frozen=True)
-class Judged:
-    """A document made from a stored page, with the story's verdict on it (if judged)."""
-
-    page_id: int | None
-    document: Document
-    score: float | None = None
-    is_match: bool = False
-    reasons: dict = field(default_factory=dict)
-    duplicate_of: str | None = None
-
-
-@dataclass(frozen=True)
-class StoredPage:
-    id: int
-    url: str
-    warc_file: str
-    warc_offset: int
-    warc_type: str
-
-
 def _add_document(
     session: Session, page: models.Page, verdict: Judged, created_at: datetime, story_id: int
 ) -> None:
@@ -805,37 +510,3 @@ def _add_document(
                 duplicate_of=verdict.duplicate_of,
             )
         )
-
-
-class BatchWriter:
-    """Collects page records and writes them in batches on one background thread."""
-
-    def __init__(self, store: Store, crawl_id: int, story_id: int, batch_size: int):
-        self.store = store
-        self.crawl_id = crawl_id
-        self.story_id = story_id
-        self.batch_size = batch_size
-        self._pending: list[BatchItem] = []
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storycrawl-db")
-        self._sent: list[Future] = []
-
-    def add(self, record: BatchItem) -> Future | None:
-        """Queue a record; return the write's future when a batch was sent off."""
-        self._pending.append(record)
-        if len(self._pending) >= self.batch_size:
-            return self.flush()
-        return None
-
-    def flush(self) -> Future:
-        batch, self._pending = self._pending, []
-        future = self._thread.submit(self.store.write_batch, self.crawl_id, self.story_id, batch)
-        self._sent = [f for f in self._sent if not f.done() or f.exception()] + [future]
-        return future
-
-    def close(self) -> None:
-        """Write what is left and wait for every batch; raise the first write that failed."""
-        if self._pending:
-            self.flush()
-        self._thread.shutdown(wait=True)
-        for future in self._sent:
-            future.result()

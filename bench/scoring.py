@@ -13,10 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from archive.extract import Document
-from crawler.urls import canonical
-
-from .outlets import Article, article_path
-from .server import NewsWeb, Served
+from archive.urls import canonical
+from crawler.demo.outlets import Article, article_path
+from crawler.demo.server import NewsWeb, Served
 
 
 @dataclass(frozen=True)

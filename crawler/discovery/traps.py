@@ -4,7 +4,7 @@ A site can generate URLs without limit: a calendar whose every day links the nex
 filter parameters that combine into ever new listings, relative links that nest a path in
 itself, session ids minted per visit. None of these runs out on its own, so each is given a
 rule here, checked before a URL is requested. Session ids are not a rule: canonical URLs
-drop them (crawler.urls). Each rule refuses only what it counts beyond its limit, so an
+drop them (archive.urls). Each rule refuses only what it counts beyond its limit, so an
 outlet's first pages of a listing are still fetched.
 """
 

@@ -20,12 +20,12 @@ from urllib.parse import quote, urlencode
 
 from scrapy.http import Response
 
+from archive.urls import is_http_url
 from crawler.config import Config
 from crawler.discovery import Candidate
 from crawler.story import WINDOW_SLACK_DAYS
-from crawler.urls import is_http_url
 
-if TYPE_CHECKING:  # the story file validates source names against SOURCES below
+if TYPE_CHECKING:
     from crawler.story import StoryProfile
     from crawler.storyfile import StoryDefinition
 
@@ -151,7 +151,8 @@ class GdeltSource:
         return results
 
 
-#: Search sources by the name a story file uses for them.
+#: Search sources by the name a story file uses for them: one for each name of
+#: crawler.storyfile.SEARCH_ENGINES, against which story files are checked.
 SOURCES: dict[str, Callable[[Config], SearchSource]] = {
     "gdelt": lambda config: GdeltSource(config.gdelt_url),
 }

@@ -1,7 +1,7 @@
 """initial schema: stories, crawls, pages, documents, matches
 
 The tables as ``Base.metadata.create_all`` made them before storycrawl had migrations, so a
-database from then is at this revision (``archive.store.BASELINE``).
+database from then is at this revision (``archive.db.engine.BASELINE``).
 
 Revision ID: 0001
 Revises:

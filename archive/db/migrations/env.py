@@ -1,6 +1,6 @@
 """Alembic's entry point, run on the connection storycrawl hands over.
 
-storycrawl drives Alembic from code (``archive.store``), so there is no alembic.ini and no
+storycrawl drives Alembic from code (``archive.db.engine``), so there is no alembic.ini and no
 offline mode: the connection, already set up with the database's pragmas, comes in
 ``config.attributes``. A new revision is written the same way, e.g.::
 
@@ -10,7 +10,7 @@ offline mode: the connection, already set up with the database's pragmas, comes 
 
 from alembic import context
 
-from archive.models import Base
+from archive.db.models import Base
 
 context.configure(
     connection=context.config.attributes["connection"],

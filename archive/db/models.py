@@ -128,7 +128,7 @@ class Candidate(Base):
     canonical_url: Mapped[str] = mapped_column(Text)
     url: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(20))  # page, feed, sitemap or search
-    state: Mapped[str] = mapped_column(String(20))  # one of archive.store.CANDIDATE_STATES
+    state: Mapped[str] = mapped_column(String(20))  # one of archive.db.items.CANDIDATE_STATES
     priority: Mapped[int]
     depth: Mapped[int]
     score: Mapped[float | None]  # the link's pre-fetch score, then the page's verdict

@@ -10,23 +10,13 @@ and its frontier is taken up where it stopped.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from archive.store import Archived, Store, now
+from archive.db.engine import now
+from archive.db.items import Archived
+from archive.db.repository import Store
 from archive.warc import Original
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str) -> timedelta:
-    """'6h', '30m', '2d', '1w', '0' (always); ValueError with a message for anything else."""
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValueError(f"{text!r} is not a duration like 6h, 30m, 2d or 0")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
 
 
 @dataclass(frozen=True)

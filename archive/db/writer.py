@@ -1,0 +1,43 @@
+"""Batched writes on one background thread: the reactor never waits on the database, and
+SQLite sees a single writer."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from archive.db.items import BatchItem
+from archive.db.repository import Store
+
+
+class BatchWriter:
+    """Collects page records and writes them in batches on one background thread."""
+
+    def __init__(self, store: Store, crawl_id: int, story_id: int, batch_size: int):
+        self.store = store
+        self.crawl_id = crawl_id
+        self.story_id = story_id
+        self.batch_size = batch_size
+        self._pending: list[BatchItem] = []
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storycrawl-db")
+        self._sent: list[Future] = []
+
+    def add(self, record: BatchItem) -> Future | None:
+        """Queue a record; return the write's future when a batch was sent off."""
+        self._pending.append(record)
+        if len(self._pending) >= self.batch_size:
+            return self.flush()
+        return None
+
+    def flush(self) -> Future:
+        batch, self._pending = self._pending, []
+        future = self._thread.submit(self.store.write_batch, self.crawl_id, self.story_id, batch)
+        self._sent = [f for f in self._sent if not f.done() or f.exception()] + [future]
+        return future
+
+    def close(self) -> None:
+        """Write what is left and wait for every batch; raise the first write that failed."""
+        if self._pending:
+            self.flush()
+        self._thread.shutdown(wait=True)
+        for future in self._sent:
+            future.result()

@@ -12,10 +12,9 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import StopDownload
+from scrapy.exceptions import NotConfigured, StopDownload
 from scrapy.http import Headers, Response
 
-from archive.db.engine import open_engine
 from archive.db.items import PageRecord
 from archive.db.repository import Store
 from archive.warc import (
@@ -24,11 +23,9 @@ from archive.warc import (
     WarcWriter,
     WarcWriterConfig,
     payload_digest,
-    recover_open_files,
     warc_date,
 )
 from crawler import __version__
-from crawler.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -61,22 +58,20 @@ class WarcCapture:
     served from HttpCache, which sits in the middleware chain, are not mistaken for fetches.
     """
 
-    def __init__(self, crawler: Crawler, writer: WarcWriter, store: Store | None, maxsize: int):
+    def __init__(self, crawler: Crawler, writer: WarcWriter, dedup: bool, maxsize: int):
         self.crawler = crawler
         self.writer = writer
-        self.store = store  # the digest index of earlier crawls; None when dedup is off
+        self.dedup = dedup
         self.maxsize = maxsize
+        self.store: Store | None = None  # the digest index of earlier crawls, when dedup is on
         self._originals: dict[str, Original] = {}  # this crawl's digest index
-        # The digests earlier crawls archived, read once: most pages are new, and asking the
-        # database about each (a query per response, on the reactor thread) is what costs.
-        self._archived = store.response_digests() if store is not None else frozenset()
+        self._archived: frozenset[str] = frozenset()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        config = Config.from_settings(crawler.settings)
-        for recovery in recover_open_files(config.warc_dir):
-            logger.warning("WARC file left open by an interrupted crawl: %s", recovery)
-            crawler.stats.inc_value("storycrawl/warc/recovered_files")
+        if crawler.spider is None:  # a crawler made for its settings alone, never started
+            raise NotConfigured("WARC capture archives a story crawl: no spider, no capture")
+        config = crawler.spider.config
         info = {
             "software": f"storycrawl/{__version__} (Scrapy {version('scrapy')}, "
             f"warcio {version('warcio')}, trafilatura {version('trafilatura')})",
@@ -97,9 +92,9 @@ class WarcCapture:
                 info=info,
             )
         )
-        store = Store(open_engine(config.db_url)) if config.dedup else None
-        capture = cls(crawler, writer, store, crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        capture = cls(crawler, writer, config.dedup, crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         for handler, signal in (
+            (capture.spider_opened, signals.spider_opened),
             (capture.request_scheduled, signals.request_scheduled),
             (capture.bytes_received, signals.bytes_received),
             (capture.response_downloaded, signals.response_downloaded),
@@ -108,6 +103,13 @@ class WarcCapture:
         ):
             crawler.signals.connect(handler, signal=signal)
         return capture
+
+    def spider_opened(self) -> None:
+        if self.dedup:
+            self.store = self.crawler.spider.store
+            # The digests earlier crawls archived, read once: most pages are new, and asking
+            # the database about each (a query per response, on the reactor thread) costs.
+            self._archived = self.store.response_digests()
 
     def request_scheduled(self, request: Request) -> None:
         # Scrapy cancels a download over DOWNLOAD_MAXSIZE and keeps nothing of it; the

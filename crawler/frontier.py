@@ -1,4 +1,10 @@
-"""What an earlier run already holds, and what this run should do about each URL.
+"""What to fetch next: one request per article, within the story's budgets and the trap
+rules, and only what the story's archive does not hold already.
+
+Every URL the crawl comes across is keyed by its canonical URL (archive.urls): an AMP or
+print copy is fetched as its article, a URL an earlier run saw redirected as its target.
+A key is requested once per crawl; a URL a budget or a trap rule refuses, or that the link
+policy judged not worth fetching, is noted once with why.
 
 A story is crawled again and again as it unfolds. An article archived recently is not
 fetched again; one archived longer ago than ``recrawl_after`` is fetched conditionally,
@@ -12,11 +18,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Protocol
 
 from archive.db.engine import now
-from archive.db.items import Archived
+from archive.db.items import Archived, Noted
 from archive.db.repository import Store
+from archive.urls import canonical, original_of
 from archive.warc import Original
+from crawler.discovery.traps import TrapRules
+from crawler.storyfile import StoryDefinition, parse_duration
 
 
 @dataclass(frozen=True)
@@ -73,3 +83,105 @@ class History:
         if status == 304 or (digest is not None and digest == previous.payload_digest):
             return "not_modified"
         return "changed"
+
+
+class Stats(Protocol):
+    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None: ...
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A URL to request: what to fetch (the article for its copy, a moved URL's target),
+    its key, and what the story's archive holds of it (see :class:`Decision`)."""
+
+    url: str
+    key: str
+    decision: Decision
+
+
+class Frontier:
+    """De-duplication, budgets, trap rules and the story's history, for one crawl.
+
+    Built from values; :meth:`open` reads the history from the database when the crawl
+    starts, not when it is built.
+    """
+
+    def __init__(self, story: StoryDefinition):
+        self.story = story
+        self.stats: Stats | None = None
+        self.traps = TrapRules(max_per_site=story.max_pages_per_site)
+        self.recrawl_after = parse_duration(story.recrawl_after)
+        self.history: History | None = None
+        self._requested: set[str] = set()  # keys requested or fetched in this crawl
+        self._noted: set[str] = set()  # keys seen, not requested, and recorded as such
+        #: Link URLs, as written, whose fate is final: most links of a page were seen on the
+        #: pages before it, and the raw URL is the cheapest test there is.
+        self.settled: set[str] = set()
+
+    def open(self, store: Store, stats: Stats) -> None:
+        self.history = History(store, self.story.name, self.recrawl_after)
+        self.stats = stats
+
+    @property
+    def resumed(self) -> list:
+        """What an earlier run scheduled and never fetched: this run's to fetch."""
+        assert self.history is not None
+        return self.history.frontier
+
+    def admit(self, url: str, kind: str) -> Admitted | Noted | None:
+        """The URL to request, if its key is new to this crawl, within the budgets and the
+        trap rules, and not archived recently; a Noted refusal when a budget or a rule
+        refuses it; None when there is nothing to fetch.
+
+        Seen URLs are dropped here, before a Request exists: a news page carries dozens of
+        links, most already known, and building Requests only for the dupefilter to
+        discard them costs more than the crawl itself.
+        """
+        assert self.history is not None and self.stats is not None
+        url = original_of(url)
+        key = canonical(url)
+        if moved_to := self.history.redirects.get(key):  # an earlier run was redirected
+            url, key = moved_to, canonical(moved_to)
+        if key in self._requested:
+            return None
+        refusal = None
+        if len(self._requested) >= self.story.max_pages:
+            refusal = ("over_budget", f"story budget of {self.story.max_pages} pages")
+        elif kind != "seed":  # the user named the seeds: no rule second-guesses them
+            refusal = self.traps.refusal(url)
+        if refusal:
+            state, rule = refusal
+            self.stats.inc_value(f"storycrawl/refused/{state}")
+            return self.note(url, kind, state, None, {"rule": rule})
+        self._requested.add(key)
+        decision = self.history.decide(key)
+        if decision.skip:
+            self.stats.inc_value("storycrawl/incremental/not_fetched")
+            return None
+        return Admitted(url, key, decision)
+
+    def note(
+        self, url: str, kind: str, state: str, score: float | None, features: dict[str, Any]
+    ) -> Noted | None:
+        """A URL not fetched, recorded once with why (see archive.db.items.CANDIDATE_STATES)."""
+        key = canonical(url)
+        if key in self._requested or key in self._noted:
+            return None
+        self._noted.add(key)
+        return Noted(key, url, kind, state, None if score is None else round(score, 4), features)
+
+    def fetched(self, url: str) -> None:
+        """A URL answered without being requested under its key (a redirect's target, the
+        URL a page names as canonical): a link to it found later must not queue it."""
+        self._requested.add(canonical(url))
+
+    def known_target(self, target: str, sources: list[str]) -> str | None:
+        """Why a redirect's target is not worth fetching (requested already under another
+        URL, or archived by an earlier run), or None when it is."""
+        assert self.history is not None
+        key = canonical(target)
+        # A redirect onto the same key (tracking parameters dropped) is the page itself.
+        if key in self._requested and key not in {canonical(url) for url in sources}:
+            return "requested already"
+        self._requested.add(key)
+        return self.history.decide(key).skip

@@ -17,7 +17,6 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 
 from archive.urls import host_of
-from crawler.config import Config
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ class FetchGuard:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        config = Config.from_settings(crawler.settings)
+        config = crawler.spider.config
         return cls(crawler, config.allow_private, config.named_hosts)
 
     async def process_request(self, request: Request) -> None:

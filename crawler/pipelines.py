@@ -11,7 +11,7 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from archive.db.engine import StoreError, open_engine
+from archive.db.engine import StoreError
 from archive.db.items import BatchItem, Decided, PageRecord, Queued, RunFigures
 from archive.db.repository import Store
 from archive.db.writer import BatchWriter
@@ -19,6 +19,7 @@ from archive.duplicates import mark_duplicates
 from archive.urls import canonical
 from crawler.config import Config
 from crawler.reextract import Reextraction, reextract
+from crawler.signals import run_started
 
 logger = logging.getLogger(__name__)
 #: Crawls that end so are not settled: stopped by the user, or never started.
@@ -26,19 +27,18 @@ UNSETTLED = {"shutdown", "story_locked", "bad_seed"}
 
 
 class StorePipeline:
-    def __init__(self, crawler: Crawler, store: Store, config: Config):
+    def __init__(self, crawler: Crawler, config: Config):
         self.crawler = crawler
-        self.store = store
         self.config = config
-        self.batch_size = config.db_batch
+        self.store: Store | None = None
         self.writer: BatchWriter | None = None
         self.crawl_id: int | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        config = Config.from_settings(crawler.settings)
-        pipeline = cls(crawler, Store(open_engine(config.db_url)), config)
+        pipeline = cls(crawler, crawler.spider.config)
         for handler, signal in (
+            (pipeline.run_started, run_started),
             (pipeline.request_scheduled, signals.request_scheduled),
             (pipeline.response_received, signals.response_received),
             (pipeline.spider_closed, signals.spider_closed),
@@ -46,12 +46,10 @@ class StorePipeline:
             crawler.signals.connect(handler, signal=signal)
         return pipeline
 
-    def open_spider(self) -> None:
-        story = self.crawler.spider.story
-        story_id = self.store.story_id(story.name, story.as_json())
-        self.crawl_id = self.store.start_crawl(story_id, story.as_json())
-        self.crawler.stats.set_value("storycrawl/crawl_id", self.crawl_id)
-        self.writer = BatchWriter(self.store, self.crawl_id, story_id, self.batch_size)
+    def run_started(self, story_id: int, crawl_id: int) -> None:
+        self.store = self.crawler.spider.store
+        self.crawl_id = crawl_id
+        self.writer = BatchWriter(self.store, crawl_id, story_id, self.config.db_batch)
 
     # The frontier is kept in the database as it changes, so that a crawl stopped in any way,
     # SIGKILL included, resumes from it (see crawler.frontier).
@@ -92,8 +90,8 @@ class StorePipeline:
 
     def spider_closed(self, reason: str) -> None:
         # A signal handler, not close_spider: it runs after the engine's final stats are in.
-        if self.writer is None or self.crawl_id is None:
-            return  # the crawl never opened
+        if self.writer is None or self.store is None or self.crawl_id is None:
+            return  # the run never started
         self.writer.close()
         story = self.crawler.spider.story
         settled = None

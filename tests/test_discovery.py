@@ -24,10 +24,11 @@ from scrapy.utils.test import get_crawler
 
 from archive.urls import canonical
 from crawler.demo import OUTLETS, NewsWeb
-from crawler.discovery import Candidate, sitemaps_found
+from crawler.discovery import Candidate
 from crawler.discovery.feeds import parse_date, parse_feed, parse_sitemap
 from crawler.discovery.links import feed_links, navigation_kind, page_links
 from crawler.discovery.robots import RobotsExtras, read_extras
+from crawler.signals import sitemaps_found
 
 DATA = Path(__file__).parent / "data" / "discovery"
 MAX_SIZE = 10 * 1024 * 1024  # DOWNLOAD_MAXSIZE in crawler/settings.py

@@ -3,11 +3,13 @@ every candidate URL ends in, with why."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from scrapy.crawler import CrawlerRunner
 from scrapy.utils.defer import deferred_f_from_coro_f
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -17,8 +19,10 @@ from archive.duplicates import Fingerprint, duplicates
 from archive.urls import canonical, original_of
 from crawler.demo import load_articles
 from crawler.discovery.traps import TrapRules, url_date
+from crawler.spiders.story import StorySpider
+from crawler.storyfile import build_story
 from tests.servers import LoopbackServer, Reply, page
-from tests.test_capture import crawl
+from tests.test_capture import crawl, settings
 
 ARTICLES = {a.id: a for a in load_articles()}
 SEED_TEXT = ARTICLES["japan-dismisses-russia-concerns-missile-systems"].paragraphs
@@ -240,3 +244,23 @@ async def test_robots_crawl_delay_spaces_the_requests(tmp_path: Path) -> None:
     after_robots = server.arrived[1:]
     gaps = [b - a for a, b in pairwise(after_robots)]
     assert min(gaps) >= 1.4, gaps
+
+
+@deferred_f_from_coro_f
+async def test_a_seed_over_the_budget_is_left_out_and_the_crawl_ends(tmp_path: Path, outlet):
+    """Two seeds, a budget of one page: the second seed is noted over budget, the story is
+    judged from the first, and the crawl ends (it used to wait for the second forever)."""
+    seeds = (f"{outlet.url}/seed", f"{outlet.url}/news/aegis-ashore-onodera")
+    definition = build_story(
+        {}, {"name": "capture", "seeds": seeds, "data": tmp_path, "max_pages": 1}
+    )
+    crawler = CrawlerRunner(settings(tmp_path)).create_crawler(StorySpider)
+    await asyncio.wait_for(crawler.crawl_async(story=definition), timeout=60)
+    assert crawler.stats.get_value("finish_reason") == "finished"
+    assert [p for p in outlet.requested if p != "/robots.txt"] == ["/seed"]
+    states = candidate_states(tmp_path)
+    assert states["seed"][0] == "accepted"
+    assert states["news/aegis-ashore-onodera"] == (
+        "over_budget",
+        {"rule": "story budget of 1 pages"},
+    )

@@ -11,10 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-#: Sent with ``urls=[…]`` when a robots.txt lists sitemaps (crawler.discovery.robots); the spider
-#: subscribes to it.
-sitemaps_found = object()
-
 
 @dataclass(frozen=True)
 class Candidate:

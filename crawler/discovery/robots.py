@@ -18,7 +18,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 
-from crawler.discovery import sitemaps_found
+from crawler.signals import sitemaps_found
 
 #: A longer Crawl-delay is capped: one page a minute is as slow as a story crawl can go.
 MAX_CRAWL_DELAY = 60.0

@@ -1,9 +1,11 @@
-"""StorySpider: thin orchestration of one story crawl.
+"""StorySpider: wires Scrapy to the frontier, the link policy and the judge.
 
 Seeds first, since the story profile is built from them; then the outlets' home pages,
-feeds and sitemaps. Every candidate URL is scored before it is fetched and requested with
-that score as its priority, so the frontier is best-first and unpromising links are never
-fetched at all.
+feeds and sitemaps. Every candidate URL is judged by the link policy before it is fetched
+(crawler.discovery.policy) and admitted by the frontier (crawler.frontier), so the crawl
+is best-first and unpromising links are never fetched at all. The spider itself decides
+nothing of that: it turns responses into pages, verdicts and candidates, and admitted
+candidates into requests.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Self
 
@@ -27,30 +29,27 @@ from twisted.python.failure import Failure
 
 from archive.chrome import ChromeLearner
 from archive.db.items import Decided, Noted, PageRecord
+from archive.db.repository import Store
 from archive.extract import Document, Extraction, ExtractorPool
-from archive.urls import canonical, host_of, original_of
-from archive.warc import read_record
+from archive.urls import canonical, host_of
+from archive.warc import read_record, recover_open_files
 from crawler.config import Config, user_agent
-from crawler.discovery import Candidate, feeds, links, sitemaps_found
+from crawler.discovery import Candidate, feeds, links
+from crawler.discovery.policy import NAVIGATION_PRIORITY, LinkPolicy
 from crawler.discovery.scope import Scope
 from crawler.discovery.search import SearchError, search_sources
-from crawler.discovery.traps import TrapRules, url_date
 from crawler.features import features_of
-from crawler.frontier import History
+from crawler.frontier import Admitted, Frontier
 from crawler.guard import KnownPage
+from crawler.signals import run_started, sitemaps_found
 from crawler.story import SEED_VERDICT, StoryProfile, Verdict
-from crawler.storyfile import StoryDefinition, parse_duration, story_from_file
+from crawler.storyfile import StoryDefinition, story_from_file
 
 logger = logging.getLogger(__name__)
 
 SEED_PRIORITY = 10_000
 #: A run lock this old is a crashed run's, when its holder cannot be checked (another host).
 LOCK_STALE_AFTER = 24 * 3600
-#: An entry or URL dated this far outside the story's window is not fetched at all: wire
-#: copy is republished a day or two later, and time zones shift dates by one.
-WINDOW_SLACK = timedelta(days=2)
-#: Home, section and pagination pages: worth fetching early, since their headlines steer.
-NAVIGATION_PRIORITY = 300
 
 
 def story_settings(story: StoryDefinition) -> dict[str, Any]:
@@ -86,20 +85,16 @@ class StorySpider(Spider):
             until=story.until,
             threshold=config.threshold,
         )
+        self.links = LinkPolicy(story, self.profile, config.link_floor)
+        self.frontier = Frontier(story)
         self.scope = Scope.of((*story.seeds, *story.sites, *story.feeds, *story.sitemaps))
         self.problem: str | None = None  # bad input found mid-crawl: the CLI's one-line error
         self.locked_by: str | None = None  # the run holding the story's lock, if not us
-        self._requested: set[str] = set()
-        self._noted: set[str] = set()  # seen, not requested, and recorded as such
-        self._settled_links: set[str] = set()  # link URLs, as written, whose fate is final
-        self.traps = TrapRules(max_per_site=story.max_pages_per_site)
         self._seeds_left = len(story.seeds)
         # Set once every seed is fetched and read: no link can be scored before.
         self._profile_ready = asyncio.Event()
         self._announced_sitemaps: list[str] = []
         self._pool: ExtractorPool | None = None
-        self.store = config.prepare_storage()
-        self.history = History(self.store, story.name, parse_duration(story.recrawl_after))
         self._lock_holder = f"{socket.gethostname()}:{os.getpid()}"
         self._search = search_sources(story.search, config)  # none unless the story asks
         self._callbacks = {
@@ -109,6 +104,12 @@ class StorySpider(Spider):
             "sitemap": self.parse_sitemap,
             "search": self.parse_search,
         }
+
+    @cached_property
+    def store(self) -> Store:
+        """The crawl's database, opened at its first use (the pipeline's open_spider), once
+        for every component of the crawl."""
+        return self.config.prepare_storage()
 
     @classmethod
     def from_crawler(
@@ -134,15 +135,21 @@ class StorySpider(Spider):
         if holder:
             self.locked_by = holder
             raise CloseSpider("story_locked")
+        self._begin_run()
         self._pool = ExtractorPool(self.config.extract_workers, analyse=features_of)
         # What earlier crawls and re-extractions learned of each outlet's chrome.
         self._chrome = ChromeLearner(self.store.site_models())
         for url in self.story.seeds:
-            if request := self._request(url, "seed", SEED_PRIORITY):
+            request = self._request(url, "seed", SEED_PRIORITY)
+            if isinstance(request, Noted):  # over the story's budget: judged without it
+                logger.warning("Seed %s not fetched: %s", url, request.features["rule"])
+                self._seed_done()
                 yield request
-            else:  # archived recently, or by the run this one resumes: use what is stored
+            elif request is None:  # archived recently, or by the run this one resumes
                 self._stored_seed(url)
                 self._seed_done()
+            else:
+                yield request
         if self._seeds_left:
             await self._profile_ready.wait()
         if self.problem:
@@ -165,9 +172,21 @@ class StorySpider(Spider):
             for url in source.requests_for(self.profile, self.story):
                 if request := self._request(url, "search", NAVIGATION_PRIORITY):
                     yield request
-        for queued in self.history.frontier:  # what an earlier run scheduled and never fetched
+        for queued in self.frontier.resumed:
             if request := self._request(queued.url, queued.kind, queued.priority, queued.depth):
                 yield request
+
+    def _begin_run(self) -> None:
+        """With the story's lock held: close the WARC files a killed crawl left open, read
+        the story's history (what this run resumes), and record this run's crawl."""
+        for recovery in recover_open_files(self.config.warc_dir):
+            logger.warning("WARC file left open by an interrupted crawl: %s", recovery)
+            self.crawler.stats.inc_value("storycrawl/warc/recovered_files")
+        self.frontier.open(self.store, self.crawler.stats)
+        story_id = self.store.story_id(self.story.name, self.story.as_json())
+        crawl_id = self.store.start_crawl(story_id, self.story.as_json())
+        self.crawler.stats.set_value("storycrawl/crawl_id", crawl_id)
+        self.crawler.signals.send_catch_log(run_started, story_id=story_id, crawl_id=crawl_id)
 
     def closed(self, reason: str) -> None:
         if self._pool:
@@ -186,35 +205,11 @@ class StorySpider(Spider):
         score: float | None = None,
         features: dict | None = None,
     ) -> Request | Noted | None:
-        """A request for a URL not yet requested in this crawl, within the page budgets and
-        the trap rules, and not archived recently (conditional when archived long enough
-        ago); a Noted item when a budget or a rule refuses it, None when nothing is new.
-
-        Seen URLs are dropped here, before a Request exists: a news page carries dozens of
-        links, most already known, and building Requests only for the dupefilter to discard
-        them costs more than the crawl itself. An AMP or print copy is fetched as its
-        article, which is what the archive should hold.
-        """
-        url = original_of(url)
-        key = canonical(url)
-        if moved_to := self.history.redirects.get(key):  # an earlier run was redirected
-            url, key = moved_to, canonical(moved_to)
-        if key in self._requested:
-            return None
-        refusal = None
-        if len(self._requested) >= self.story.max_pages:
-            refusal = ("over_budget", f"story budget of {self.story.max_pages} pages")
-        elif kind != "seed":  # the user named the seeds: no rule second-guesses them
-            refusal = self.traps.refusal(url)
-        if refusal:
-            state, rule = refusal
-            self.crawler.stats.inc_value(f"storycrawl/refused/{state}")
-            return self._note(url, kind, state, score, {**(features or {}), "rule": rule})
-        self._requested.add(key)
-        decision = self.history.decide(key)
-        if decision.skip:
-            self.crawler.stats.inc_value("storycrawl/incremental/not_fetched")
-            return None
+        """A request for a URL the frontier admits (see Frontier.admit), conditional when
+        the archive holds it; the frontier's refusal (Noted), or None."""
+        admitted = self.frontier.admit(url, kind)
+        if not isinstance(admitted, Admitted):
+            return admitted
         meta: dict[str, Any] = {
             "storycrawl_kind": kind,
             "storycrawl_score": score,
@@ -222,11 +217,12 @@ class StorySpider(Spider):
         }
         if depth:
             meta["depth"] = depth
+        decision = admitted.decision
         if decision.previous:
             # A 304 is an answer, not an error: the callback records it as not modified.
             meta.update(handle_httpstatus_list=[304], storycrawl_previous=decision.original)
         return Request(
-            url,
+            admitted.url,
             callback=self._callbacks[kind],
             errback=self.seed_failed if kind == "seed" else self.fetch_failed,
             priority=priority,
@@ -235,81 +231,39 @@ class StorySpider(Spider):
         )
 
     def known_target(self, redirected: Request) -> str | None:
-        """Why a redirect's target is not worth fetching (requested already under another
-        URL, or archived by an earlier run), or None when it is; see KnownRedirects."""
-        key = canonical(redirected.url)
-        # A redirect onto the same key (tracking parameters dropped) is the page itself.
-        sources = {canonical(url) for url in redirected.meta["redirect_urls"]}
-        if key in self._requested and key not in sources:
-            return "requested already"
-        self._requested.add(key)
-        return self.history.decide(key).skip
-
-    def _note(
-        self, url: str, kind: str, state: str, score: float | None, features: dict
-    ) -> Noted | None:
-        """A URL not fetched, recorded once with why (see archive.db.items.CANDIDATE_STATES)."""
-        key = canonical(url)
-        if key in self._requested or key in self._noted:
-            return None
-        self._noted.add(key)
-        return Noted(key, url, kind, state, None if score is None else round(score, 4), features)
-
-    def _out_of_window(self, candidate: Candidate) -> str | None:
-        """Why an entry or link is dated outside the story's window, before fetching it:
-        its feed or news-sitemap date, a date in its URL, or a sitemap lastmod before the
-        window (a page last changed before the story began was published before it too)."""
-        since, until = self.story.since, self.story.until
-        published = candidate.published or url_date(candidate.url)
-        if published and since and published < since - WINDOW_SLACK:
-            return f"published {published}, before {since}"
-        if published and until and published > until + WINDOW_SLACK:
-            return f"published {published}, after {until}"
-        if candidate.modified and since and candidate.modified < since - WINDOW_SLACK:
-            return f"last modified {candidate.modified}, before {since}"
-        return None
+        """Why a redirect's target is not worth fetching, or None; see KnownRedirects."""
+        return self.frontier.known_target(redirected.url, redirected.meta["redirect_urls"])
 
     def _follow(
         self, candidates: Iterable[Candidate], parent_score: float, from_listing: bool
     ) -> Iterator[Request | Noted]:
+        """Requests for the candidates the link policy follows, notes for the others. Only
+        a final fate settles a link: one not worth it from one page (its anchor "More", or
+        a section seen from an article) may be from another."""
         for candidate in candidates:
-            # Most links of a page were seen on the pages before it: the raw URL, before
-            # canonicalising and scoring it, is the cheapest test there is. Only a final
-            # fate is remembered so: a link not worth it from one page (its anchor "More",
-            # or a section seen from an article) may be from another.
-            if candidate.url in self._settled_links:
+            if candidate.url in self.frontier.settled:
                 continue
             if not self.scope.allows(candidate.url):
-                self._settled_links.add(candidate.url)
+                self.frontier.settled.add(candidate.url)
                 continue
-            features: dict[str, Any] = {"text": candidate.text[:200]}
-            if outside := self._out_of_window(candidate):
-                self._settled_links.add(candidate.url)
-                features["window"] = outside
-                if noted := self._note(candidate.url, "page", "out_of_window", None, features):
+            if outside := self.links.out_of_window(candidate):
+                self.frontier.settled.add(candidate.url)
+                features = {"text": candidate.text[:200], "window": outside}
+                noted = self.frontier.note(candidate.url, "page", "out_of_window", None, features)
+                if noted:
                     self.crawler.stats.inc_value("storycrawl/skipped_out_of_window")
                     yield noted
                 continue
-            score = self.profile.link_score(candidate.text, candidate.url)
-            features.update(link_score=round(score, 4), parent_score=round(parent_score, 4))
-            if candidate.navigation in ("pagination", "section"):
-                # Listings lead to the outlet's coverage; from an article they lead anywhere.
-                follow = from_listing or self.story.broad
-                priority = NAVIGATION_PRIORITY
-            elif candidate.navigation == "topic":
-                # A tag page is worth it when its name is the story's: "Aegis Ashore".
-                follow = self.story.broad or score >= 3 * self.config.link_floor
-                priority = NAVIGATION_PRIORITY
+            link = self.links.decide(candidate, parent_score, from_listing)
+            if link.follow:
+                self.frontier.settled.add(candidate.url)
+                item = self._request(
+                    candidate.url, "page", link.priority, 0, link.score, link.features
+                )
             else:
-                follow = self.story.broad or score >= self.config.link_floor
-                priority = int(1000 * (0.7 * score + 0.3 * parent_score))
-            if candidate.navigation:
-                features["navigation"] = candidate.navigation
-            if follow:
-                self._settled_links.add(candidate.url)
-                item = self._request(candidate.url, "page", priority, 0, score, features)
-            else:
-                item = self._note(candidate.url, "page", "discovered", score, features)
+                item = self.frontier.note(
+                    candidate.url, "page", "discovered", link.score, link.features
+                )
             if item:
                 yield item
 
@@ -354,7 +308,7 @@ class StorySpider(Spider):
         await self._profile_ready.wait()
         page = self._readable(response)
         if isinstance(page, HtmlResponse) and not self.problem:
-            found = links.page_links(page, self.story.broad, self._settled_links)
+            found = links.page_links(page, self.story.broad, self.frontier.settled)
             for request in self._follow(found, 1.0, from_listing=False):
                 yield request
 
@@ -365,7 +319,7 @@ class StorySpider(Spider):
             # Nothing new to extract; its links still lead to pages that may be due.
             yield self._record(response)
             document, verdict = None, None
-            previous = self.history.archived.get(canonical(response.url))
+            previous = self.frontier.history.archived.get(canonical(response.url))
             listing = not (previous and previous.is_article)
         else:
             extraction = await self._extract(page) if self.config.extract else None
@@ -385,7 +339,7 @@ class StorySpider(Spider):
             ):
                 yield request
         score = verdict.score if verdict else 0.0
-        found = links.page_links(page, self.story.broad, self._settled_links)
+        found = links.page_links(page, self.story.broad, self.frontier.settled)
         for request in self._follow(found, score, from_listing=listing):
             yield request
 
@@ -489,7 +443,7 @@ class StorySpider(Spider):
         """'new', 'changed' or 'not_modified' (a 304, or the same bytes as archived before):
         counted in this run's figures."""
         warc = response.meta["warc"]
-        change = self.history.kind_of_change(
+        change = self.frontier.history.kind_of_change(
             canonical(response.url), response.status, warc.payload_digest
         )
         self.crawler.stats.inc_value(f"storycrawl/run/{change}")
@@ -546,7 +500,7 @@ class StorySpider(Spider):
     ) -> PageRecord:
         canonical_url = canonical(response.url)
         # A redirect's target is fetched now: a link to it found later must not queue it.
-        self._requested.add(canonical_url)
+        self.frontier.fetched(response.url)
         if (
             document
             and document.canonical_url
@@ -555,7 +509,7 @@ class StorySpider(Spider):
             # The page names the URL it is known by (rel=canonical, og:url): a link to that
             # one is this article again.
             canonical_url = canonical(document.canonical_url)
-            self._requested.add(canonical_url)
+            self.frontier.fetched(document.canonical_url)
         content_type = response.headers.get("Content-Type")
         self.crawler.stats.inc_value("storycrawl/run/fetched")
         etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")

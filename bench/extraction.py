@@ -37,8 +37,8 @@ from datetime import datetime, timedelta
 
 import trafilatura
 
-from archive.chrome import ChromeLearner, SiteModel, page_fingerprints
 from archive.extract import extract
+from archive.extract.chrome import ChromeLearner, SiteModel, page_fingerprints
 from bench.fixtures import Fixture, load
 from crawler.demo import CHROME_STRINGS, OUTLETS, Article, load_articles
 from crawler.demo.render import Site

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.chrome import ChromeLearner, SiteModel, page_fingerprints
+from archive.extract.chrome import ChromeLearner, SiteModel, page_fingerprints
 from archive.db import models
 from archive.db.engine import StoreError
 from archive.db.items import Judged, StoredPage

@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, text
 from trafilatura.deduplication import Simhash
 from trafilatura.utils import load_html
 
-from archive import second_opinion
-from archive.chrome import (
+from archive.extract import second_opinion
+from archive.extract.chrome import (
     MIN_PAGES,
     SHARE_FROM,
     ChromeLearner,
@@ -30,7 +30,7 @@ from archive.chrome import (
 from archive.db.engine import head_revision, open_engine, upgrade_database
 from archive.db.repository import Store
 from archive.extract import extract
-from archive.metadata import authors, headline, page_facts
+from archive.extract.metadata import authors, headline, page_facts
 from archive.simhash import simhash
 from bench.extraction import RUNNERS, Scores, newsweb_outlets, score_newsweb
 from crawler.demo import load_articles
@@ -212,12 +212,12 @@ def test_authors_leave_out_the_publisher_unless_it_is_the_only_byline() -> None:
         "inLanguage": "de-AT",
     }
     page_ = facts(f'<script type="application/ld+json">{json.dumps(ld)}</script>')
-    assert authors("Example Media GmbH; Jane Doe", page_, None) == "Jane Doe"
-    assert authors("By Jane Doe", page_, None) == "Jane Doe"
-    assert authors("Example Media", page_, None) == "Example Media"  # a blog's owner
-    assert authors(None, page_, None) is None  # an unsigned story
+    assert authors("Example Media GmbH; Jane Doe", page_, None) == ("Jane Doe",)
+    assert authors("By Jane Doe", page_, None) == ("Jane Doe",)
+    assert authors("Example Media", page_, None) == ("Example Media",)  # a blog's owner
+    assert authors(None, page_, None) == ()  # an unsigned story
     agency = facts('<meta name="author" content="Northwire">')
-    assert authors(None, agency, "The Asia Ledger") == "Northwire"
+    assert authors(None, agency, "The Asia Ledger") == ("Northwire",)
     assert page_.language == "de"
 
 

@@ -20,7 +20,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from archive.chrome import SiteModel
 from archive.db import models
 from archive.db.engine import StoreError, now, one_line
 from archive.db.items import (
@@ -35,6 +34,7 @@ from archive.db.items import (
     StoredPage,
 )
 from archive.extract import Document
+from archive.extract.chrome import SiteModel
 from archive.warc import Original, warc_date
 
 

@@ -18,13 +18,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive.extract.chrome import ChromeLearner, SiteModel, page_fingerprints
 from archive.db import models
 from archive.db.engine import StoreError
 from archive.db.items import Judged, StoredPage
 from archive.db.repository import Store
 from archive.duplicates import mark_duplicates
 from archive.extract import Document, extract
+from archive.extract.chrome import ChromeLearner, SiteModel, page_fingerprints
 from archive.urls import canonical
 from archive.warc import read_record
 from crawler.story import SEED_VERDICT, StoryProfile

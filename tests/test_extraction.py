@@ -17,7 +17,9 @@ from sqlalchemy import create_engine, text
 from trafilatura.deduplication import Simhash
 from trafilatura.utils import load_html
 
-from archive.extract import second_opinion
+from archive.db.engine import head_revision, open_engine, upgrade_database
+from archive.db.repository import Store
+from archive.extract import extract, second_opinion
 from archive.extract.chrome import (
     MIN_PAGES,
     SHARE_FROM,
@@ -27,9 +29,6 @@ from archive.extract.chrome import (
     page_fingerprints,
     strip,
 )
-from archive.db.engine import head_revision, open_engine, upgrade_database
-from archive.db.repository import Store
-from archive.extract import extract
 from archive.extract.metadata import authors, headline, page_facts
 from archive.simhash import simhash
 from bench.extraction import RUNNERS, Scores, newsweb_outlets, score_newsweb

@@ -27,10 +27,10 @@ from scrapy.responsetypes import responsetypes
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from archive.extract.chrome import ChromeLearner
 from archive.db.items import Decided, Noted, PageRecord
 from archive.db.repository import Store
 from archive.extract import Document, Extraction, ExtractorPool
+from archive.extract.chrome import ChromeLearner
 from archive.urls import canonical, host_of
 from archive.warc import read_record, recover_open_files
 from crawler.config import Config, user_agent

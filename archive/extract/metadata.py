@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import urlsplit
 
 from htmldate import find_date
 from lxml.html import HtmlElement
@@ -31,7 +32,11 @@ from trafilatura.metadata import extract_metadata
 _SEPARATOR = re.compile("\\s+(?:[|\\-\u2013\u2014\u00b7\u2022\u203a\u00bb:~/]|::)\\s+")
 _ARTICLE_TYPES = re.compile(r"Article|BlogPosting|Report", re.IGNORECASE)
 #: Words of an author field that name no person: the publisher's, or a byline's own words.
-_BYLINE = re.compile(r"^(?:by|von|par|por|di|door|view all posts by|posted by)\s+", re.I)
+_BYLINE = re.compile(
+    r"^(?:by|von|par|por|di|door|autor|autorin|view all posts by|posted by)\s+", re.I
+)
+_TRAILING = " -|:\u2013\u2014"
+_NOT_ALNUM = re.compile(r"[\W_]+")
 #: <meta> names and properties that carry the article's publication time, best first.
 _PUBLISHED = (
     "article:published_time", "og:published_time", "datepublished", "publishdate",
@@ -228,7 +233,9 @@ def _site_names(facts: PageFacts, sitename: str | None) -> set[str]:
 
 def headline(facts: PageFacts, found: str | None, sitename: str | None) -> str | None:
     """The headline a reader sees: an <h1> the page's metadata confirms, else the declared
-    (or found) title without the site's name."""
+    (or found) title without the site's name (and a separator it leaves at its end). A
+    page's first <h1> of a headline's length, taken where the metadata does not confirm
+    it, lost titles on the development split: it is often a kicker and a headline."""
     site_names = _site_names(facts, sitename)
     declared = [*facts.headlines, *([facts.html_title] if facts.html_title else [])]
     segments = {
@@ -240,20 +247,39 @@ def headline(facts: PageFacts, found: str | None, sitename: str | None) -> str |
     found = _clean(found or "")
     for title in (*facts.headlines, found, facts.html_title):
         if title and not _is_site(title, site_names):
-            return _without_site(title, site_names)
+            return _without_site(title, site_names).rstrip(_TRAILING)
     return found or None
 
 
-def authors(found: str | None, facts: PageFacts, sitename: str | None) -> tuple[str, ...]:
+def _key(name: str) -> str:
+    """A name's letters and digits: "Sophie-Foster" and "Sophie Foster" are one author,
+    and "Www Washingtontimes Com" is the host www.washingtontimes.com."""
+    return _NOT_ALNUM.sub("", name.casefold())
+
+
+def _is_host(name: str, url: str | None) -> bool:
+    """Whether an author entry is the site's host name written out ("Mdr De": mdr.de)."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    key = _key(name)
+    return bool(key) and key in (_key(host), _key(host.removeprefix("www.")))
+
+
+def authors(
+    found: str | None, facts: PageFacts, sitename: str | None, url: str | None = None
+) -> tuple[str, ...]:
     """trafilatura's authors ("A; B") without byline words, and without the publisher
     unless it is the only one on the page's byline (a blog's owner); else the authors the
     page declares (trafilatura drops a one-word name, such as a news agency's), less the
-    publisher (an unsigned story's metadata names it as the author)."""
+    publisher (an unsigned story's metadata names it as the author). A name given twice
+    ("Chuck Ross; Chuck-Ross") is kept once, the first way it is written."""
     site_names = _site_names(facts, sitename)
     given = found.split(";") if found else facts.authors
-    named = list(dict.fromkeys(n for n in (_BYLINE.sub("", n.strip()) for n in given) if n))
-    people = [name for name in named if not _is_publisher(name, site_names)]
-    return tuple(people or (named if found else []))
+    named = {}
+    for name in (_BYLINE.sub("", n.strip()) for n in given):
+        if name and not _is_host(name, url):
+            named.setdefault(_key(name), name)
+    people = [name for name in named.values() if not _is_publisher(name, site_names)]
+    return tuple(people or (list(named.values()) if found else []))
 
 
 def _day(value: str) -> str | None:
@@ -306,7 +332,7 @@ def read(tree: HtmlElement, url: str | None) -> Metadata:
     modified = next((day for value in facts.modified if (day := _day(value))), None)
     return Metadata(
         title=headline(facts, found.title, found.sitename),
-        authors=authors(found.author, facts, found.sitename),
+        authors=authors(found.author, facts, found.sitename, url),
         date=published(tree, facts, found.date, url),
         modified=modified,
         sitename=found.sitename,

@@ -27,7 +27,7 @@ from archive.duplicates import mark_duplicates
 from archive.extract import Document, extract
 from archive.urls import canonical
 from archive.warc import read_record
-from crawler.story import SEED_VERDICT, StoryProfile
+from archive.judge.profile import SEED_VERDICT, StoryProfile
 from crawler.storyfile import StoryDefinition, build_story
 
 BATCH = 200

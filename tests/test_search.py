@@ -24,7 +24,7 @@ from crawler.discovery import Candidate
 from crawler.discovery.scope import Scope
 from crawler.discovery.search import GdeltSource, SearchError, gdelt_query, query_terms
 from crawler.spiders.story import StorySpider
-from crawler.story import StoryProfile
+from archive.judge.profile import StoryProfile
 from crawler.storyfile import StoryError, build_story
 from tests.gdelt_server import GdeltServer, Result
 

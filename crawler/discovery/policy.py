@@ -16,7 +16,7 @@ from typing import Any
 
 from crawler.discovery import Candidate
 from crawler.discovery.traps import url_date
-from crawler.story import WINDOW_SLACK_DAYS, StoryProfile
+from archive.judge.profile import WINDOW_SLACK_DAYS, StoryProfile
 from crawler.storyfile import StoryDefinition
 
 #: Home, section and pagination pages: worth fetching early, since their headlines steer.

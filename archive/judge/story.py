@@ -5,7 +5,7 @@ of headline, body and names against the seeds and against the story as accepted 
 the overlap of names, figures and quotations with the seeds, how much of the story's core
 (the few whom and what it is most about) a page names, and closeness in time, combined
 by a logistic regression fitted on labelled pairs shipped with the package
-(``crawler/judge_data/``, see :mod:`crawler.judge_fit`). The score is the model's
+(``archive/judge/data/``, see :mod:`archive.judge.fit`). The score is the model's
 probability that the page reports the seeds' story.
 
 The story is anchored to its seeds, so that it cannot drift to a neighbouring one page by
@@ -17,49 +17,15 @@ must reach half the threshold on its likeness to the seeds alone.
 
 from __future__ import annotations
 
-import importlib.resources
-import json
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 
-from crawler.features import DocFeatures, Vector, cosine, shorter_forms, unit
+from archive.judge.features import DocFeatures, Vector, cosine, shorter_forms, unit
+from archive.judge.model import FEATURES
 
-#: The features, in the model's order.
-FEATURES = (
-    "title_seed",
-    "body_seed",
-    "names_seed",
-    "headlines",
-    "names_told",
-    "core_told",
-    "numbers_shared",
-    "quotes_shared",
-    "recency",
-    "title_gain",
-    "body_gain",
-    "names_gain",
-    "more_seeds",
-)
-#: What each feature says, in the words of a rejection or match reason.
-MEANING = {
-    "title_seed": "headline like a seed's",
-    "body_seed": "text like a seed's",
-    "names_seed": "names like a seed's",
-    "headlines": "its headline and a seed's each told in the other's text",
-    "names_told": "names whom and what a seed is about",
-    "core_told": "names the few whom and what a seed is most about",
-    "numbers_shared": "shares a seed's figures",
-    "quotes_shared": "repeats a seed's quotations",
-    "recency": "published near the story's dates",
-    "title_gain": "headline more like the story's so far than like a seed's",
-    "body_gain": "text more like the story's so far than like a seed's",
-    "names_gain": "names more like the story's so far than like a seed's",
-    "more_seeds": "judged against several seeds",
-}
 #: Days over which closeness in time decays by a factor e: follow-ups come within weeks.
 RECENCY_DAYS = 30.0
 #: Closeness in time of a page whose date is unknown: neither near nor far.
@@ -70,69 +36,8 @@ ANCHOR_SHARE = 0.5
 #: How many whom and what make a story's core (see :meth:`Story.core`).
 CORE_SIZE = 3
 
-MODEL_FILE = "judge_data/model.json"
 #: The parts of a page compared by TF-IDF cosine.
 _PARTS = ("title", "body", "names")
-
-
-@dataclass(frozen=True)
-class Model:
-    """A logistic regression over :data:`FEATURES`, with the threshold chosen in training."""
-
-    coef: tuple[float, ...]
-    intercept: float
-    #: The features of a typical same-story page judged against its seeds alone: what a
-    #: rejected page falls short of, in its reasons.
-    typical: tuple[float, ...]
-    threshold: float
-    training: Mapping[str, object] = field(default_factory=dict)
-
-    def probability(self, features: Mapping[str, float]) -> float:
-        z = self.intercept + sum(w * features[f] for w, f in zip(self.coef, FEATURES, strict=True))
-        return 1 / (1 + math.exp(-z))
-
-    def strongest(self, features: Mapping[str, float]) -> str:
-        """The feature that adds most to the page's log-odds."""
-        push = {f: w * features[f] for w, f in zip(self.coef, FEATURES, strict=True)}
-        return max(push, key=push.__getitem__)
-
-    def weakest(self, features: Mapping[str, float]) -> str:
-        """The likeness whose shortfall from a typical same-story page costs most."""
-        shortfall = {
-            f: w * (t - features[f])
-            for f, w, t in zip(FEATURES, self.coef, self.typical, strict=True)
-            if w > 0
-        }
-        return max(shortfall, key=shortfall.__getitem__)
-
-    def as_dict(self) -> dict:
-        return {
-            "features": list(FEATURES),
-            "coef": list(self.coef),
-            "intercept": self.intercept,
-            "typical": list(self.typical),
-            "threshold": self.threshold,
-            "training": dict(self.training),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping) -> Model:
-        if tuple(data["features"]) != FEATURES:
-            raise ValueError("the shipped judge model was fitted on other features: refit it")
-        return cls(
-            coef=tuple(data["coef"]),
-            intercept=data["intercept"],
-            typical=tuple(data["typical"]),
-            threshold=data["threshold"],
-            training=data.get("training", {}),
-        )
-
-
-@cache
-def shipped_model() -> Model:
-    """The model fitted by ``python -m crawler.judge_fit``, loaded once per process."""
-    text = importlib.resources.files("crawler").joinpath(MODEL_FILE).read_text("utf-8")
-    return Model.from_dict(json.loads(text))
 
 
 class _Centroid:

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from itertools import pairwise
-from urllib.parse import unquote, urlsplit
 
 from wordfreq import zipf_frequency
 
-from archive.extract import Document
+from archive.judge.article import Readable
+from archive.judge.listing import is_listing_url
 
 Vector = Mapping[str, float]
 
@@ -62,13 +62,6 @@ CORE_KEPT = 6
 #: paragraphs (the articles the model was fitted on run to 200 words, the news web's to
 #: 520), and a 5,000-word page would otherwise cost the crawl five times an article's judging.
 JUDGED_WORDS = 1000
-#: Path segments of home, section, tag, search and archive pages: listings, never articles.
-_LISTING_SEGMENTS = {
-    "tag", "tags", "topic", "topics", "section", "sections", "category", "categories",
-    "search", "archive", "archives", "page", "author", "authors",
-}  # fmt: skip
-
-
 @lru_cache(maxsize=200_000)
 def term_weight(term: str) -> float:
     """Inverse frequency in English: log10 of one over the term's frequency, 0 for stopwords."""
@@ -176,7 +169,7 @@ def shorter_forms(word: str) -> list[str]:
 def name_forms(runs: list[list[str]]) -> frozenset[str]:
     """The shorter forms of a text's name words: with them, a page names a word of a
     story's core that it gives a few letters longer ("Japanese" for "Japan"), see
-    :mod:`crawler.judge`."""
+    :mod:`archive.judge.story`."""
     words = {word for run in runs for word in run}
     return frozenset(form for word in words for form in shorter_forms(word))
 
@@ -264,21 +257,6 @@ def quote_shingles(text: str) -> frozenset[int]:
     return frozenset(found)
 
 
-def is_listing_url(url: str) -> bool:
-    """Home pages and the section, tag, search and archive pages of an outlet."""
-    parts = urlsplit(url)
-    segments = [s for s in unquote(parts.path).lower().split("/") if s]
-    if not segments or re.search(r"(^|&)(q|query|s|page)=", parts.query):
-        return True
-    return any(s in _LISTING_SEGMENTS for s in segments[:-1]) or segments[-1] in {
-        "search",
-        "latest",
-        "archive",
-        "index.html",
-        "index.php",
-    }
-
-
 @dataclass(frozen=True)
 class DocFeatures:
     """One page as the judge sees it, computed once per page by :func:`features_of`."""
@@ -316,7 +294,7 @@ def lede(text: str, words: int = JUDGED_WORDS) -> str:
     return text if len(parts) <= words else text[: len(text) - len(parts[-1])].rstrip()
 
 
-def features_of(doc: Document) -> DocFeatures:
+def features_of(doc: Readable) -> DocFeatures:
     """The features of one document (of its :func:`lede`): pure, and the only text work
     judging a page costs."""
     text = lede(doc.text)

@@ -9,7 +9,8 @@ TF-IDF cosine to the nearest seed whose threshold is the best-F1 one on the deve
 topics of the same corpora; and the CPU time of judging an article (its features and its
 score) against one seed, over the shipped invented stories.
 
-**The bundled news web**, a regression test the judge never trains on. Every article of crawler/demo/articles.toml becomes a Document as extraction gives it
+**The bundled news web**, a regression test the judge never trains on. Every article
+of crawler/demo/articles.toml becomes a Document as extraction gives it
 (headline, date, body paragraphs; all articles, no listings). For each choice of ONE seed
 among the story's articles, then of TWO seeds, every other article is judged, and recall,
 precision and F1 against the ground-truth labels are printed with the worst margins: the

@@ -84,7 +84,9 @@ def _article(doc_id: str, sentences: list[list[str]]) -> Article:
         url = "".join(sentences.pop(0))
     lines = [detokenise(s) for s in sentences if s]
     title = next((line for line in lines if len(line.split()) >= TITLE_WORDS), "")
-    return Article(title=title, text="\n".join(lines), url=url or f"https://corpus.example/{doc_id}")
+    return Article(
+        title=title, text="\n".join(lines), url=url or f"https://corpus.example/{doc_id}"
+    )
 
 
 def _tree(repo: Path, path: str) -> Iterator[tarfile.TarInfo | bytes]:

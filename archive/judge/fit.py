@@ -65,8 +65,9 @@ def fit_weights(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[list[
         return value, grad
 
     bounds = [(None, None) if f in UNSIGNED else (0, None) for f in FEATURES] + [(None, None)]
-    result = minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B",
-                      bounds=bounds, options={"maxiter": 10_000, "ftol": 1e-12, "gtol": 1e-9})  # fmt: skip
+    options = {"maxiter": 10_000, "ftol": 1e-12, "gtol": 1e-9}
+    start = np.zeros(x.shape[1] + 1)
+    result = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
     return [float(w) for w in result.x[:-1]], float(result.x[-1])
 
 

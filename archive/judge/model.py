@@ -109,5 +109,3 @@ def shipped_model() -> Model:
     """The model fitted by ``python -m archive.judge.fit``, loaded once per process."""
     text = importlib.resources.files("archive.judge").joinpath(MODEL_FILE).read_text("utf-8")
     return Model.from_dict(json.loads(text))
-
-

@@ -285,7 +285,7 @@ class DocFeatures:
     @property
     def listing(self) -> bool:
         # An article given without its address (a line of a corpus) is no listing.
-        return not self.is_article or bool(self.url) and is_listing_url(self.url)
+        return not self.is_article or (bool(self.url) and is_listing_url(self.url))
 
 
 def published_day(value: str | None) -> date | None:

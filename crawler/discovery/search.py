@@ -20,10 +20,10 @@ from urllib.parse import quote, urlencode
 
 from scrapy.http import Response
 
+from archive.judge.profile import WINDOW_SLACK_DAYS
 from archive.urls import is_http_url
 from crawler.config import Config
 from crawler.discovery import Candidate
-from archive.judge.profile import WINDOW_SLACK_DAYS
 
 if TYPE_CHECKING:
     from archive.judge.profile import StoryProfile

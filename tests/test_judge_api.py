@@ -19,7 +19,7 @@ from archive.judge.datasets import invented
 from archive.judge.features import core_names, features_of, name_runs, spelled_alike
 from archive.judge.fit import best_threshold, scores
 from archive.judge.model import shipped_model
-from archive.judge.pairs import load
+from archive.judge.pairs import build, load
 from bench.judge import auc, judged
 
 DATA = Path(__file__).parent / "data"
@@ -140,3 +140,13 @@ def test_held_out_topics_are_never_development_topics(pairs):
     dev = set(np.unique(pairs.topic[~pairs.held_out]).tolist())
     assert held and dev and not held & dev
     assert not pairs.accepting[pairs.held_out].any()
+
+
+def test_shipped_pairs_are_the_features_of_this_code(pairs):
+    """The invented stories ship with their texts: their pairs, rebuilt now, equal the
+    shipped ones (if not, rebuild the pairs: python -m archive.judge.datasets MIRROR)."""
+    rebuilt = build(invented())
+    shipped = pairs.where(pairs.dataset == "invented")
+    assert len(rebuilt.y) == len(shipped.y)
+    assert (rebuilt.y == shipped.y).all()
+    assert np.allclose(rebuilt.x, shipped.x, atol=1e-9)

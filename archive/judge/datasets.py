@@ -31,6 +31,7 @@ import sys
 import tarfile
 import tomllib
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -163,7 +164,7 @@ def judgings(docs: Sequence[Doc], accepting: bool) -> Iterator[Judging]:
     for doc in docs:
         if doc.story:
             by_story.setdefault(doc.story, []).append(doc)
-    rotation = 0
+    rotation: Counter[str] = Counter()  # per dataset: its pairs do not depend on the others
     for story, own in by_story.items():
         first = own[0]
         topic = [d for d in docs if d.topic == first.topic and d.dataset == first.dataset]
@@ -171,8 +172,9 @@ def judgings(docs: Sequence[Doc], accepting: bool) -> Iterator[Judging]:
         pairs = list(combinations(own, 2))
         step = max(1, len(pairs) // TWO_SEED_SETS)
         for seeds in [(d,) for d in own] + pairs[::step][:TWO_SEED_SETS]:
-            easy = [others[(rotation + 7 * i) % len(others)] for i in range(min(EASY, len(others)))]
-            rotation += 1
+            turn = rotation[first.dataset]
+            easy = [others[(turn + 7 * i) % len(others)] for i in range(min(EASY, len(others)))]
+            rotation[first.dataset] += 1
             rest = [d for d in own if d not in seeds]
             accepted = rest[::2] if accepting and len(seeds) == 1 and len(rest) > 1 else []
             for taken in ([], accepted) if accepted else ([],):

@@ -25,7 +25,7 @@ import numpy as np
 from archive.judge.datasets import Doc, held_out, judgings
 from archive.judge.features import DocFeatures, features_of
 from archive.judge.model import FEATURES
-from archive.judge.story import Story
+from archive.judge.story import Background, Story
 
 PAIRS_FILE = "data/pairs.npz"
 _WORD = re.compile(r"\w\w+")
@@ -74,8 +74,11 @@ def build(docs: Sequence[Doc]) -> Pairs:
     rows: dict[str, list] = {name: [] for name in Pairs.__dataclass_fields__}
     for split in (False, True):
         part = [d for d in docs if held_out(d) == split]
+        backgrounds = {name: Background() for name in {d.dataset for d in part}}
+        for doc in part:  # the articles of a period, as a crawl or a corpus would judge them
+            backgrounds[doc.dataset].add(pages[doc.id])
         for judging in judgings(part, accepting=not split):
-            story = Story()
+            story = Story(background=backgrounds[judging.dataset])
             for seed in judging.seeds:
                 story.add_seed(pages[seed])
             for page in judging.accepted:

@@ -33,6 +33,8 @@ RECENCY_UNKNOWN = 0.5
 #: A page must score this share of the threshold against the seeds alone (the accepted
 #: pages left out), so that pages accepted by mistake cannot pull the story elsewhere.
 ANCHOR_SHARE = 0.5
+#: Pages judged before names are weighed by how common they are (see :class:`Background`).
+BACKGROUND_MIN = 20
 #: How many whom and what make a story's core (see :meth:`Story.core`).
 CORE_SIZE = 3
 
@@ -62,6 +64,23 @@ def _anchored(seeds: _Centroid, accepted: _Centroid) -> dict[str, float]:
     return unit(total)
 
 
+class Background:
+    """How many of the pages judged so far name each name (as one of their name words)."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+        self.naming: Counter[str] = Counter()
+
+    def add(self, page: DocFeatures) -> None:
+        self.pages += 1
+        self.naming.update(word for word in page.names if " " not in word)
+
+    def share(self, word: str) -> float:
+        """The share of pages that name the word; none until :data:`BACKGROUND_MIN` pages
+        have been judged, too few to tell a common name from the story's."""
+        return self.naming[word] / self.pages if self.pages >= BACKGROUND_MIN else 0.0
+
+
 @dataclass
 class Story:
     """The evidence a page is compared with: the seeds, and the pages accepted since."""
@@ -74,8 +93,10 @@ class Story:
     _centroids: dict[str, Vector] = field(default_factory=dict)
     _seed_centroids: dict[str, Vector] = field(default_factory=dict)
     _cores: tuple[_Centroid, _Centroid] = field(default_factory=lambda: (_Centroid(), _Centroid()))
-    _core: tuple[tuple[str, float], ...] = ()
-    _seed_core: tuple[tuple[str, float], ...] = ()
+    _core: dict[str, float] = field(default_factory=dict)
+    _seed_core: dict[str, float] = field(default_factory=dict)
+    #: The pages judged so far, for how common each name is among them.
+    background: Background = field(default_factory=lambda: Background())
 
     def __post_init__(self) -> None:
         self._sums = {part: (_Centroid(), _Centroid()) for part in _PARTS}
@@ -114,13 +135,17 @@ class Story:
                 core[next((k for k in known if _same_name(k, word)), word)] += weight
         total = sum(core.values())
         (seeds if seed else accepted).add({w: m / total for w, m in core.items()} if total else {})
-        self._core = _heaviest(Counter(seeds.mean()) + Counter(accepted.mean()))
-        self._seed_core = _heaviest(seeds.mean())
+        self._core = dict(Counter(seeds.mean()) + Counter(accepted.mean()))
+        self._seed_core = seeds.mean()
 
     def core(self, with_accepted: bool = True) -> tuple[tuple[str, float], ...]:
         """The :data:`CORE_SIZE` whom and what the story is most about, with their weights:
-        those its seeds (and, equally weighted, the pages accepted since) name most."""
-        return self._core if with_accepted else self._seed_core
+        those its seeds (and, equally weighted, the pages accepted since) name most, each
+        weighed down by the share of the pages judged so far that name it too ("Trump",
+        "Congress" in the news of 2018): a core of names every page gives tells no story."""
+        core = self._core if with_accepted else self._seed_core
+        common = self.background.share
+        return _heaviest({word: weight * (1 - common(word)) for word, weight in core.items()})
 
     def compare(self, page: DocFeatures, with_accepted: bool = True) -> dict[str, float]:
         """The features of a page against this story (without the accepted pages: against

@@ -37,6 +37,7 @@ from archive.judge.fit import best_threshold, scores
 from archive.judge.model import shipped_model
 from archive.judge.pairs import Pairs, load
 from archive.judge.profile import StoryProfile
+from archive.judge.story import ANCHOR_SHARE
 from bench.scoring import article_document
 from crawler.demo import Article, load_articles
 
@@ -165,6 +166,28 @@ def held_out_table(threshold: float) -> list[str]:
     return lines
 
 
+def accepting_table(threshold: float) -> list[str]:
+    """Whether a story that takes in its matches finds more of itself, on held-out real
+    news: each single seed with every other of its event's articles accepted (as a crawl
+    that had found them would), judged on the rest, against the same seed alone."""
+    pairs = load()
+    held = pairs.where(pairs.held_out & (pairs.seeds == 1))
+    scored = judged(held)
+    alone = {(c, k): s for c, k, s, a in zip(held.choice, held.candidate, scored, held.accepting,
+                                              strict=True) if not a}  # fmt: skip
+    lines = ["| data (held out) | one seed | P / R / F1 |", "|---|---|---|"]
+    for dataset in ("ecb+", "newswcl50"):
+        mask = (held.dataset == dataset) & held.accepting
+        keys = list(zip(held.choice[mask], held.candidate[mask], strict=True))
+        seeds_alone = np.array([alone[k] for k in keys])
+        taking = (scored[mask] >= threshold) & (seeds_alone >= ANCHOR_SHARE * threshold)
+        for name, predicted in (("alone", seeds_alone >= threshold), ("accepting", taking)):
+            got = scores(held.y[mask], predicted)
+            lines.append(f"| {dataset} | {name} | {got['precision']:.3f} / {got['recall']:.3f}"
+                         f" / {got['f1']:.3f} |")  # fmt: skip
+    return lines
+
+
 def cpu_per_article(threshold: float) -> float:
     """Milliseconds of CPU to judge an article against one seed: features and score."""
     docs = invented()
@@ -183,6 +206,8 @@ def main() -> None:
     args = parser.parse_args()
     print("== held-out real news (archive/judge/data/pairs.npz)")
     print("\n".join(held_out_table(args.threshold)))
+    print("\n== a story that takes in its matches (held-out real news)")
+    print("\n".join(accepting_table(args.threshold)))
     print(f"CPU per article judged (features + score): {cpu_per_article(args.threshold):.2f} ms")
     print("\n== the bundled news web (regression test)")
     articles = load_articles()

@@ -4,7 +4,9 @@ Each line is an article: ``title`` and ``text`` (strings), optional ``date`` (IS
 ``url``, ``id`` and any other fields, which are passed through; ``storycrawl export``
 lines are articles as they are. Seeds and corpus are read line by line and every article
 is judged as it is read, so that memory does not grow with the corpus. Articles are judged
-against the seeds alone: a verdict does not depend on the order of the corpus.
+against the seeds alone (no match joins the story), and the articles read before one tell
+how common its names are (see :class:`archive.judge.story.Background`): a corpus is judged
+as a crawl would judge the same pages in that order.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from archive.judge.article import Article
 from archive.judge.features import features_of
 from archive.judge.model import shipped_model
 from archive.judge.profile import StoryProfile
+from archive.judge.story import Background, Story
 
 
 class CorpusError(ValueError):
@@ -76,6 +79,7 @@ def stories(
 ) -> dict[str, StoryProfile]:
     """The stories the seeds tell: one per ``story`` field, ``unnamed`` for seeds without."""
     model = shipped_model()
+    background = Background()  # the corpus read so far, one for every story
     made: dict[str, StoryProfile] = {}
     for seed in seeds:
         name = seed.story or unnamed
@@ -85,6 +89,7 @@ def stories(
                 since=None,
                 until=None,
                 threshold=model.threshold if threshold is None else threshold,
+                story=Story(background=background),
             )
         made[name].add_seed(seed.article)
     return made
@@ -94,9 +99,12 @@ def judge(profiles: dict[str, StoryProfile], corpus: Iterable[Line]) -> Iterator
     """One record per (article, story) judged: the article's fields with the story, the
     score, the verdict and why. An article naming one of the stories (its ``story``
     field) is judged against it alone; others, against every story."""
+    backgrounds = {id(p.story.background): p.story.background for p in profiles.values()}
     for line in corpus:
         names = [line.story] if line.story in profiles else list(profiles)
         page = features_of(line.article)  # once, however many stories
+        for background in backgrounds.values():
+            background.add(page)
         for name in names:
             verdict = profiles[name].judge(page)
             yield line.fields | {

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib.resources
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,8 @@ class Pairs:
     topic: np.ndarray  # dataset/topic: the unit of the split and of cross-validation
     seeds: np.ndarray  # how many seeds
     accepting: np.ndarray  # whether pages had been accepted into the story
+    choice: np.ndarray  # which choice of seeds (accepting or not: the same number)
+    candidate: np.ndarray  # which article was judged (its number among the corpora's)
     held_out: np.ndarray
     baseline: np.ndarray  # the TF-IDF cosine to the nearest seed
 
@@ -72,12 +74,14 @@ def build(docs: Sequence[Doc]) -> Pairs:
     tfidf = TfIdf([f"{d.article.title}\n{d.article.text}" for d in docs if not held_out(d)])
     plain = {d.id: tfidf.vector(f"{d.article.title}\n{d.article.text}") for d in docs}
     rows: dict[str, list] = {name: [] for name in Pairs.__dataclass_fields__}
+    number = {d.id: i for i, d in enumerate(docs)}
+    choice: dict[tuple, int] = defaultdict(lambda: len(choice))
     for split in (False, True):
         part = [d for d in docs if held_out(d) == split]
         backgrounds = {name: Background() for name in {d.dataset for d in part}}
         for doc in part:  # the articles of a period, as a crawl or a corpus would judge them
             backgrounds[doc.dataset].add(pages[doc.id])
-        for judging in judgings(part, accepting=not split):
+        for judging in judgings(part, accepting=True):
             story = Story(background=backgrounds[judging.dataset])
             for seed in judging.seeds:
                 story.add_seed(pages[seed])
@@ -91,6 +95,8 @@ def build(docs: Sequence[Doc]) -> Pairs:
                 rows["topic"].append(f"{judging.dataset}/{judging.topic}")
                 rows["seeds"].append(len(judging.seeds))
                 rows["accepting"].append(bool(judging.accepted))
+                rows["choice"].append(choice[(judging.seeds, split)])
+                rows["candidate"].append(number[candidate])
                 rows["held_out"].append(split)
                 rows["baseline"].append(max(cosine(plain[candidate], plain[s])
                                             for s in judging.seeds))  # fmt: skip

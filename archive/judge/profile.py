@@ -121,7 +121,6 @@ class StoryProfile:
         who also calls :meth:`accept` computes the features once.
         """
         page = doc if isinstance(doc, DocFeatures) else features_of(doc)
-        self.story.background.add(page)
         features = self.story.compare(page)
         score = self.model.probability(features)
         reasons: dict = {name: round(value, 4) for name, value in features.items()}

@@ -65,7 +65,11 @@ def _anchored(seeds: _Centroid, accepted: _Centroid) -> dict[str, float]:
 
 
 class Background:
-    """How many of the pages judged so far name each name (as one of their name words)."""
+    """How many of a period's articles name each name (as one of their name words).
+
+    Fed with a corpus of the period's news (``storycrawl judge`` feeds it every article
+    it reads; the labelled pairs, every article of their dataset), not with a crawl's
+    pages: those are the story's own neighbourhood, whose names are the story's."""
 
     def __init__(self) -> None:
         self.pages = 0
@@ -95,7 +99,7 @@ class Story:
     _cores: tuple[_Centroid, _Centroid] = field(default_factory=lambda: (_Centroid(), _Centroid()))
     _core: dict[str, float] = field(default_factory=dict)
     _seed_core: dict[str, float] = field(default_factory=dict)
-    #: The pages judged so far, for how common each name is among them.
+    #: A period's articles, for how common each name is among them (empty: none is).
     background: Background = field(default_factory=lambda: Background())
 
     def __post_init__(self) -> None:
@@ -141,8 +145,8 @@ class Story:
     def core(self, with_accepted: bool = True) -> tuple[tuple[str, float], ...]:
         """The :data:`CORE_SIZE` whom and what the story is most about, with their weights:
         those its seeds (and, equally weighted, the pages accepted since) name most, each
-        weighed down by the share of the pages judged so far that name it too ("Trump",
-        "Congress" in the news of 2018): a core of names every page gives tells no story."""
+        weighed down by the share of a period's articles (the background) that name it
+        too ("Trump", "Congress" in 2018): a core of names every page gives tells no story."""
         core = self._core if with_accepted else self._seed_core
         common = self.background.share
         return _heaviest({word: weight * (1 - common(word)) for word, weight in core.items()})

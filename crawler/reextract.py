@@ -25,9 +25,9 @@ from archive.db.repository import Store
 from archive.duplicates import mark_duplicates
 from archive.extract import Document, extract
 from archive.extract.chrome import ChromeLearner, SiteModel, page_fingerprints
+from archive.judge.profile import SEED_VERDICT, StoryProfile
 from archive.urls import canonical
 from archive.warc import read_record
-from crawler.story import SEED_VERDICT, StoryProfile
 from crawler.storyfile import StoryDefinition, build_story
 
 BATCH = 200

@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 
 from archive.db import models
 from archive.extract import extract
+from archive.judge.profile import StoryProfile
 from crawler.cli import main
 from crawler.demo import NewsWeb
 from crawler.discovery import Candidate
 from crawler.discovery.scope import Scope
 from crawler.discovery.search import GdeltSource, SearchError, gdelt_query, query_terms
 from crawler.spiders.story import StorySpider
-from crawler.story import StoryProfile
 from crawler.storyfile import StoryError, build_story
 from tests.gdelt_server import GdeltServer, Result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli import corpus, crawl, maintenance, stories
+from crawler.cli import corpus, crawl, judge, maintenance, stories
 from crawler.cli.errors import EXIT_BAD_INPUT
 
 
@@ -25,6 +25,7 @@ for command in (
     crawl.schedule,
     corpus.export,
     corpus.extract,
+    judge.judge,
     stories.stories,
     stories.show,
     maintenance.reextract,

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from archive.judge.profile import WINDOW_SLACK_DAYS, StoryProfile
 from crawler.discovery import Candidate
 from crawler.discovery.traps import url_date
-from crawler.story import WINDOW_SLACK_DAYS, StoryProfile
 from crawler.storyfile import StoryDefinition
 
 #: Home, section and pagination pages: worth fetching early, since their headlines steer.

@@ -20,13 +20,13 @@ from urllib.parse import quote, urlencode
 
 from scrapy.http import Response
 
+from archive.judge.profile import WINDOW_SLACK_DAYS
 from archive.urls import is_http_url
 from crawler.config import Config
 from crawler.discovery import Candidate
-from crawler.story import WINDOW_SLACK_DAYS
 
 if TYPE_CHECKING:
-    from crawler.story import StoryProfile
+    from archive.judge.profile import StoryProfile
     from crawler.storyfile import StoryDefinition
 
 GDELT_URL = "https://api.gdeltproject.org/api/v2/doc/doc"

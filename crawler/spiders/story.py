@@ -31,6 +31,8 @@ from archive.db.items import Decided, Noted, PageRecord
 from archive.db.repository import Store
 from archive.extract import Document, Extraction, ExtractorPool
 from archive.extract.chrome import ChromeLearner
+from archive.judge.features import features_of
+from archive.judge.profile import SEED_VERDICT, StoryProfile, Verdict
 from archive.urls import canonical, host_of
 from archive.warc import read_record, recover_open_files
 from crawler.config import Config, user_agent
@@ -38,11 +40,9 @@ from crawler.discovery import Candidate, feeds, links
 from crawler.discovery.policy import NAVIGATION_PRIORITY, LinkPolicy
 from crawler.discovery.scope import Scope
 from crawler.discovery.search import SearchError, search_sources
-from crawler.features import features_of
 from crawler.frontier import Admitted, Frontier
 from crawler.guard import KnownPage
 from crawler.signals import run_started, sitemaps_found
-from crawler.story import SEED_VERDICT, StoryProfile, Verdict
 from crawler.storyfile import StoryDefinition, story_from_file
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ of headline, body and names against the seeds and against the story as accepted 
 the overlap of names, figures and quotations with the seeds, how much of the story's core
 (the few whom and what it is most about) a page names, and closeness in time, combined
 by a logistic regression fitted on labelled pairs shipped with the package
-(``crawler/judge_data/``, see :mod:`crawler.judge_fit`). The score is the model's
+(``archive/judge/data/``, see :mod:`archive.judge.fit`). The score is the model's
 probability that the page reports the seeds' story.
 
 The story is anchored to its seeds, so that it cannot drift to a neighbouring one page by
@@ -17,49 +17,15 @@ must reach half the threshold on its likeness to the seeds alone.
 
 from __future__ import annotations
 
-import importlib.resources
-import json
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 
-from crawler.features import DocFeatures, Vector, cosine, shorter_forms, unit
+from archive.judge.features import DocFeatures, Vector, cosine, shorter_forms, unit
+from archive.judge.model import FEATURES
 
-#: The features, in the model's order.
-FEATURES = (
-    "title_seed",
-    "body_seed",
-    "names_seed",
-    "headlines",
-    "names_told",
-    "core_told",
-    "numbers_shared",
-    "quotes_shared",
-    "recency",
-    "title_gain",
-    "body_gain",
-    "names_gain",
-    "more_seeds",
-)
-#: What each feature says, in the words of a rejection or match reason.
-MEANING = {
-    "title_seed": "headline like a seed's",
-    "body_seed": "text like a seed's",
-    "names_seed": "names like a seed's",
-    "headlines": "its headline and a seed's each told in the other's text",
-    "names_told": "names whom and what a seed is about",
-    "core_told": "names the few whom and what a seed is most about",
-    "numbers_shared": "shares a seed's figures",
-    "quotes_shared": "repeats a seed's quotations",
-    "recency": "published near the story's dates",
-    "title_gain": "headline more like the story's so far than like a seed's",
-    "body_gain": "text more like the story's so far than like a seed's",
-    "names_gain": "names more like the story's so far than like a seed's",
-    "more_seeds": "judged against several seeds",
-}
 #: Days over which closeness in time decays by a factor e: follow-ups come within weeks.
 RECENCY_DAYS = 30.0
 #: Closeness in time of a page whose date is unknown: neither near nor far.
@@ -67,72 +33,13 @@ RECENCY_UNKNOWN = 0.5
 #: A page must score this share of the threshold against the seeds alone (the accepted
 #: pages left out), so that pages accepted by mistake cannot pull the story elsewhere.
 ANCHOR_SHARE = 0.5
+#: Pages judged before names are weighed by how common they are (see :class:`Background`).
+BACKGROUND_MIN = 20
 #: How many whom and what make a story's core (see :meth:`Story.core`).
 CORE_SIZE = 3
 
-MODEL_FILE = "judge_data/model.json"
 #: The parts of a page compared by TF-IDF cosine.
 _PARTS = ("title", "body", "names")
-
-
-@dataclass(frozen=True)
-class Model:
-    """A logistic regression over :data:`FEATURES`, with the threshold chosen in training."""
-
-    coef: tuple[float, ...]
-    intercept: float
-    #: The features of a typical same-story page judged against its seeds alone: what a
-    #: rejected page falls short of, in its reasons.
-    typical: tuple[float, ...]
-    threshold: float
-    training: Mapping[str, object] = field(default_factory=dict)
-
-    def probability(self, features: Mapping[str, float]) -> float:
-        z = self.intercept + sum(w * features[f] for w, f in zip(self.coef, FEATURES, strict=True))
-        return 1 / (1 + math.exp(-z))
-
-    def strongest(self, features: Mapping[str, float]) -> str:
-        """The feature that adds most to the page's log-odds."""
-        push = {f: w * features[f] for w, f in zip(self.coef, FEATURES, strict=True)}
-        return max(push, key=push.__getitem__)
-
-    def weakest(self, features: Mapping[str, float]) -> str:
-        """The likeness whose shortfall from a typical same-story page costs most."""
-        shortfall = {
-            f: w * (t - features[f])
-            for f, w, t in zip(FEATURES, self.coef, self.typical, strict=True)
-            if w > 0
-        }
-        return max(shortfall, key=shortfall.__getitem__)
-
-    def as_dict(self) -> dict:
-        return {
-            "features": list(FEATURES),
-            "coef": list(self.coef),
-            "intercept": self.intercept,
-            "typical": list(self.typical),
-            "threshold": self.threshold,
-            "training": dict(self.training),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping) -> Model:
-        if tuple(data["features"]) != FEATURES:
-            raise ValueError("the shipped judge model was fitted on other features: refit it")
-        return cls(
-            coef=tuple(data["coef"]),
-            intercept=data["intercept"],
-            typical=tuple(data["typical"]),
-            threshold=data["threshold"],
-            training=data.get("training", {}),
-        )
-
-
-@cache
-def shipped_model() -> Model:
-    """The model fitted by ``python -m crawler.judge_fit``, loaded once per process."""
-    text = importlib.resources.files("crawler").joinpath(MODEL_FILE).read_text("utf-8")
-    return Model.from_dict(json.loads(text))
 
 
 class _Centroid:
@@ -157,6 +64,27 @@ def _anchored(seeds: _Centroid, accepted: _Centroid) -> dict[str, float]:
     return unit(total)
 
 
+class Background:
+    """How many of a period's articles name each name (as one of their name words).
+
+    Fed with a corpus of the period's news (``storycrawl judge`` feeds it every article
+    it reads; the labelled pairs, every article of their dataset), not with a crawl's
+    pages: those are the story's own neighbourhood, whose names are the story's."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+        self.naming: Counter[str] = Counter()
+
+    def add(self, page: DocFeatures) -> None:
+        self.pages += 1
+        self.naming.update(word for word in page.names if " " not in word)
+
+    def share(self, word: str) -> float:
+        """The share of pages that name the word; none until :data:`BACKGROUND_MIN` pages
+        have been judged, too few to tell a common name from the story's."""
+        return self.naming[word] / self.pages if self.pages >= BACKGROUND_MIN else 0.0
+
+
 @dataclass
 class Story:
     """The evidence a page is compared with: the seeds, and the pages accepted since."""
@@ -169,8 +97,10 @@ class Story:
     _centroids: dict[str, Vector] = field(default_factory=dict)
     _seed_centroids: dict[str, Vector] = field(default_factory=dict)
     _cores: tuple[_Centroid, _Centroid] = field(default_factory=lambda: (_Centroid(), _Centroid()))
-    _core: tuple[tuple[str, float], ...] = ()
-    _seed_core: tuple[tuple[str, float], ...] = ()
+    _core: dict[str, float] = field(default_factory=dict)
+    _seed_core: dict[str, float] = field(default_factory=dict)
+    #: A period's articles, for how common each name is among them (empty: none is).
+    background: Background = field(default_factory=lambda: Background())
 
     def __post_init__(self) -> None:
         self._sums = {part: (_Centroid(), _Centroid()) for part in _PARTS}
@@ -209,13 +139,17 @@ class Story:
                 core[next((k for k in known if _same_name(k, word)), word)] += weight
         total = sum(core.values())
         (seeds if seed else accepted).add({w: m / total for w, m in core.items()} if total else {})
-        self._core = _heaviest(Counter(seeds.mean()) + Counter(accepted.mean()))
-        self._seed_core = _heaviest(seeds.mean())
+        self._core = dict(Counter(seeds.mean()) + Counter(accepted.mean()))
+        self._seed_core = seeds.mean()
 
     def core(self, with_accepted: bool = True) -> tuple[tuple[str, float], ...]:
         """The :data:`CORE_SIZE` whom and what the story is most about, with their weights:
-        those its seeds (and, equally weighted, the pages accepted since) name most."""
-        return self._core if with_accepted else self._seed_core
+        those its seeds (and, equally weighted, the pages accepted since) name most, each
+        weighed down by the share of a period's articles (the background) that name it
+        too ("Trump", "Congress" in 2018): a core of names every page gives tells no story."""
+        core = self._core if with_accepted else self._seed_core
+        common = self.background.share
+        return _heaviest({word: weight * (1 - common(word)) for word, weight in core.items()})
 
     def compare(self, page: DocFeatures, with_accepted: bool = True) -> dict[str, float]:
         """The features of a page against this story (without the accepted pages: against

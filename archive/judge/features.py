@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from itertools import pairwise
-from urllib.parse import unquote, urlsplit
 
 from wordfreq import zipf_frequency
 
-from archive.extract import Document
+from archive.judge.article import Readable
+from archive.judge.listing import is_listing_url
 
 Vector = Mapping[str, float]
 
@@ -44,6 +44,12 @@ _CALENDAR = {
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019.-][^\W_]+)*|[^\w\s]")
 #: Endings of words that are not plurals ('class', 'bonus', 'crisis', 'news', 'politics').
 _NOT_PLURAL = ("ss", "us", "is", "news", "ics")
+#: Capital letters joined by dots or hyphens: an acronym ("I.R.S.", "U.N.", "H-P").
+_ACRONYM = re.compile(r"\b[A-Z](?:[.-][A-Z])+\b\.?")
+#: Titles before a name, with their dot: never the name itself.
+_HONORIFIC = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Messrs|Dr|Prof|Sen|Rep|Gov|Gen|Lt|Col|Sgt|Capt|Rev|Sir|Dame)\b\.?\s+(?=[A-Z])"
+)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _QUOTE = re.compile(r"[\"“]([^\"“”]{12,400})[\"”]")
 #: Quoted phrases are compared as runs of this many words: long enough to be one
@@ -62,11 +68,6 @@ CORE_KEPT = 6
 #: paragraphs (the articles the model was fitted on run to 200 words, the news web's to
 #: 520), and a 5,000-word page would otherwise cost the crawl five times an article's judging.
 JUDGED_WORDS = 1000
-#: Path segments of home, section, tag, search and archive pages: listings, never articles.
-_LISTING_SEGMENTS = {
-    "tag", "tags", "topic", "topics", "section", "sections", "category", "categories",
-    "search", "archive", "archives", "page", "author", "authors",
-}  # fmt: skip
 
 
 @lru_cache(maxsize=200_000)
@@ -176,7 +177,7 @@ def shorter_forms(word: str) -> list[str]:
 def name_forms(runs: list[list[str]]) -> frozenset[str]:
     """The shorter forms of a text's name words: with them, a page names a word of a
     story's core that it gives a few letters longer ("Japanese" for "Japan"), see
-    :mod:`crawler.judge`."""
+    :mod:`archive.judge.story`."""
     words = {word for run in runs for word in run}
     return frozenset(form for word in words for form in shorter_forms(word))
 
@@ -264,21 +265,6 @@ def quote_shingles(text: str) -> frozenset[int]:
     return frozenset(found)
 
 
-def is_listing_url(url: str) -> bool:
-    """Home pages and the section, tag, search and archive pages of an outlet."""
-    parts = urlsplit(url)
-    segments = [s for s in unquote(parts.path).lower().split("/") if s]
-    if not segments or re.search(r"(^|&)(q|query|s|page)=", parts.query):
-        return True
-    return any(s in _LISTING_SEGMENTS for s in segments[:-1]) or segments[-1] in {
-        "search",
-        "latest",
-        "archive",
-        "index.html",
-        "index.php",
-    }
-
-
 @dataclass(frozen=True)
 class DocFeatures:
     """One page as the judge sees it, computed once per page by :func:`features_of`."""
@@ -298,7 +284,8 @@ class DocFeatures:
 
     @property
     def listing(self) -> bool:
-        return not self.is_article or is_listing_url(self.url)
+        # An article given without its address (a line of a corpus) is no listing.
+        return not self.is_article or (bool(self.url) and is_listing_url(self.url))
 
 
 def published_day(value: str | None) -> date | None:
@@ -316,11 +303,19 @@ def lede(text: str, words: int = JUDGED_WORDS) -> str:
     return text if len(parts) <= words else text[: len(text) - len(parts[-1])].rstrip()
 
 
-def features_of(doc: Document) -> DocFeatures:
+def spelled_alike(text: str) -> str:
+    """One spelling for the forms of a name that outlets write differently: acronyms
+    without their dots or hyphens ("I.R.S." and "IRS", "H-P" and "HP"), and no honorific
+    ("Mr. Lavrov" is "Lavrov"), which would otherwise start a name or be one."""
+    text = _HONORIFIC.sub("", text)
+    return _ACRONYM.sub(lambda m: re.sub(r"[.-]", "", m.group()), text)
+
+
+def features_of(doc: Readable) -> DocFeatures:
     """The features of one document (of its :func:`lede`): pure, and the only text work
     judging a page costs."""
-    text = lede(doc.text)
-    title = doc.title or ""
+    text = spelled_alike(lede(doc.text))
+    title = spelled_alike(doc.title or "")
     # Names from the text only: a Title Case headline would make every word a name.
     runs, lowercase = _scan(text)
     published = published_day(doc.date)

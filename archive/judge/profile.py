@@ -1,7 +1,7 @@
-"""The story model: the seed profile, the same-story judge and link priorities.
+"""The story profile: the seed articles, the same-story judge and link priorities.
 
-A :class:`StoryProfile` is built from the seed articles, judges every fetched page with the
-fitted model of :mod:`crawler.judge` and grows as the crawl accepts pages
+A :class:`StoryProfile` is built from the seed articles, judges every page with the
+fitted model of :mod:`archive.judge.model` and grows as the crawl accepts pages
 (:meth:`StoryProfile.accept`), always anchored to the seeds. Links are ranked before they
 are fetched by how much their anchor text and URL look like the seeds.
 """
@@ -14,9 +14,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import unquote, urlsplit
 
-from archive.extract import Document
-from crawler.features import DocFeatures, Vector, cosine, features_of, published_day, unit, vector
-from crawler.judge import ANCHOR_SHARE, MEANING, Model, Story, shipped_model
+from archive.judge.article import Readable
+from archive.judge.features import (
+    DocFeatures,
+    Vector,
+    cosine,
+    features_of,
+    published_day,
+    unit,
+    vector,
+)
+from archive.judge.model import MEANING, Model, shipped_model
+from archive.judge.story import ANCHOR_SHARE, Story
 
 #: How many of the profile's heaviest terms count as its key terms.
 KEY_TERMS = 12
@@ -53,7 +62,7 @@ class StoryProfile:
     def __post_init__(self) -> None:
         self._total.update(vector(" ".join(self.keywords)))
 
-    def add_seed(self, doc: Document) -> None:
+    def add_seed(self, doc: Readable) -> None:
         self.story.add_seed(features_of(doc))
         # For links and search queries, the seeds' terms and the keywords in one centroid,
         # the headline counted twice: it says what a story is about.
@@ -62,13 +71,13 @@ class StoryProfile:
         # Sorted once per seed, not once per judged page: judging is on the reactor thread.
         self._key_terms = [t for t, _ in Counter(self._centroid).most_common(KEY_TERMS)]
 
-    def accept(self, page: Document | DocFeatures) -> None:
+    def accept(self, page: Readable | DocFeatures) -> None:
         """Count a page judged same-story (``judge(page).is_match``) as part of the story:
         later pages are compared with it too. Call it once per matched page, in the order
         the pages were judged."""
         self.story.accept(page if isinstance(page, DocFeatures) else features_of(page))
 
-    def follow(self, page: Document | DocFeatures) -> Verdict:
+    def follow(self, page: Readable | DocFeatures) -> Verdict:
         """Judge a page as a crawl does, page after page: a match joins the accepted set."""
         features = page if isinstance(page, DocFeatures) else features_of(page)
         verdict = self.judge(features)
@@ -105,10 +114,10 @@ class StoryProfile:
             return False
         return not (self.until and (day - self.until).days > slack)
 
-    def judge(self, doc: Document | DocFeatures) -> Verdict:
+    def judge(self, doc: Readable | DocFeatures) -> Verdict:
         """Score a page against the story and decide whether it is the same story.
 
-        Takes the document or its :func:`~crawler.features.features_of`, so that a caller
+        Takes the document or its :func:`~archive.judge.features.features_of`, so that a caller
         who also calls :meth:`accept` computes the features once.
         """
         page = doc if isinstance(doc, DocFeatures) else features_of(doc)

@@ -7,6 +7,7 @@ is strict, because a misspelt key silently ignored would crawl something else th
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -30,6 +31,19 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ValueError(f"{text!r} is not a duration like 6h, 30m, 2d or 0")
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def file_slug(name: str) -> str:
+    """A file name stem for a story name: letters, digits, ``-`` and ``_`` only, so that no
+    name (``../../x``, ``/etc/cron.d/x``) becomes a path; a name that had to change gets a
+    short digest of itself, so two names never share a file."""
+    slug = _UNSAFE.sub("-", name).strip("-")[:80]
+    if slug == name:
+        return slug
+    return f"{slug or 'story'}-{hashlib.sha1(name.encode()).hexdigest()[:10]}"
 
 
 class StoryError(ValueError):

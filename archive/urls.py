@@ -89,6 +89,27 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+#: The web's default ports: a host on them is one site under http and https alike.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def site_of(url: str) -> str:
+    """The site a URL belongs to, by origin: scheme, host and port. A host on its scheme's
+    default port is the bare host (``example.com``), one site under http and https, since
+    sites move to https and keep their old links; on any other port it is a site of its own
+    (``http://example.com:8001``: another server, often another owner)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:  # not a port at all: a site of its own, that no fetch can reach
+        return f"{parts.scheme}://{parts.netloc}".lower()
+    scheme = parts.scheme.lower()
+    if port is None or port == _DEFAULT_PORTS.get(scheme):
+        return host
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
 def is_http_url(url: str) -> bool:
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and bool(parts.hostname)

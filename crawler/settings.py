@@ -68,7 +68,7 @@ STORYCRAWL_DEDUP = True  # an identical payload archived before becomes a revisi
 # False: archive only (WARC and page rows); pages other than the seeds are not extracted or
 # judged, as when archiving whole sections; `storycrawl reextract` can judge them later.
 STORYCRAWL_EXTRACT = True
-STORYCRAWL_NAMED_HOSTS = []
+STORYCRAWL_NAMED_SITES = []  # archive.urls.site_of of every URL the user named
 STORYCRAWL_LINK_FLOOR = 0.05
 # The same-story judge's threshold of best F1 on held-out training stories: the shipped
 # model's (crawler/judge_data/model.json); tests check that the two agree.

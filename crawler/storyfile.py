@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from archive.urls import host_of, is_http_url
+from archive.urls import is_http_url, site_of
 
 DEFAULT_DATA = Path("storycrawl-data")
 #: The search engines a story may ask (crawler.discovery.search has one source for each).
@@ -77,10 +77,11 @@ class StoryDefinition:
     schedule: str | None = None  # read by the scheduler; a crawl ignores it
 
     @property
-    def named_hosts(self) -> frozenset[str]:
-        """Hosts the user named: the fetch guard lets these through even when private."""
+    def named_sites(self) -> frozenset[str]:
+        """Sites the user named (archive.urls.site_of: host and port): the fetch guard lets
+        these through even when private; another port of the same host it does not."""
         urls = (*self.seeds, *self.sites, *self.feeds, *self.sitemaps)
-        return frozenset(host_of(url) for url in urls)
+        return frozenset(site_of(url) for url in urls)
 
     def as_json(self) -> dict:
         """The definition as stored with the story in the database."""

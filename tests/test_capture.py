@@ -118,7 +118,7 @@ async def test_allow_private_lets_the_redirect_through(tmp_path, web):
 @deferred_f_from_coro_f
 async def test_guard_refuses_other_schemes_and_unnamed_private_hosts(tmp_path: Path) -> None:
     crawler = get_crawler(settings_dict=settings(tmp_path).copy_to_dict())
-    guard = FetchGuard(crawler, allow_private=False, named_hosts=frozenset())
+    guard = FetchGuard(crawler, allow_private=False, named_sites=frozenset())
     with pytest.raises(IgnoreRequest, match="scheme"):
         await guard.process_request(Request("file:///etc/passwd"))
     with pytest.raises(IgnoreRequest, match="private"):

@@ -56,7 +56,7 @@ def story_settings(story: StoryDefinition) -> dict[str, Any]:
     """The Scrapy settings a story file sets (at 'spider' priority: ``-s`` still wins)."""
     settings: dict[str, Any] = {
         "STORYCRAWL_DATA_DIR": str(story.data),
-        "STORYCRAWL_NAMED_HOSTS": sorted(story.named_hosts),
+        "STORYCRAWL_NAMED_SITES": sorted(story.named_sites),
         "DEPTH_LIMIT": story.max_depth,
     }
     if story.threshold is not None:
@@ -268,15 +268,16 @@ class StorySpider(Spider):
                 yield item
 
     def _sitemaps_found(self, urls: list[str]) -> None:
-        """Sitemaps a robots.txt lists: held back until the seeds have proved good."""
+        """Sitemaps a robots.txt lists, on the crawl's sites only: held back until the seeds
+        have proved good."""
+        urls = [url for url in urls if self.scope.allows(url)]
         if not self._profile_ready.is_set():
             self._announced_sitemaps.extend(urls)
             return
         for url in urls:
-            if self.scope.allows(url):
-                request = self._request(url, "sitemap", NAVIGATION_PRIORITY)
-                if isinstance(request, Request):  # a refusal is no news: robots.txt named it
-                    self.crawler.engine.crawl(request)
+            request = self._request(url, "sitemap", NAVIGATION_PRIORITY)
+            if isinstance(request, Request):  # a refusal is no news: robots.txt named it
+                self.crawler.engine.crawl(request)
 
     # -- callbacks ------------------------------------------------------------------------
 

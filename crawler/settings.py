@@ -45,6 +45,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Before RobotsTxtMiddleware (100): not even robots.txt is fetched from a refused host.
     "crawler.guard.FetchGuard": 50,
     "crawler.guard.KnownRedirects": 60,
+    # robots.txt answering 5xx or not at all forbids its site (RFC 9309); Scrapy's allows.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.discovery.robots.RobotsTxtFailClosed": 100,
 }
 EXTENSIONS = {
     "crawler.capture.WarcCapture": 100,

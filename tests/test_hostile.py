@@ -3,15 +3,20 @@ robots.txt that fails, decompression bombs, pages with a flood of links."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+from scrapy.crawler import CrawlerRunner
 from scrapy.utils.defer import deferred_f_from_coro_f
 
 from crawler.discovery.scope import Scope
+from crawler.spiders.story import StorySpider
+from crawler.storyfile import build_story
 from tests.servers import LoopbackServer, Reply, page
-from tests.test_capture import crawl
-from tests.test_frontier import SEED_TEXT, dated_article
+from tests.test_capture import crawl, settings
+from tests.test_frontier import SEED_TEXT, candidate_states, dated_article
 
 
 def candidate_urls(data: Path) -> list[str]:
@@ -57,3 +62,45 @@ async def test_another_port_of_a_named_host_is_another_site(tmp_path) -> None:
     assert other.requested == []
     assert crawler.stats.get_value("storycrawl/guard/refused_private") == 1  # the redirect
     assert not [url for url in candidate_urls(tmp_path) if url.startswith(other.url)]
+
+
+# -- robots.txt that fails ----------------------------------------------------------------
+
+ROBOTS_FAILURES = {
+    "500": Reply(500, body=b"User-agent: *\nAllow: /\n"),
+    "503": Reply(503, [("Retry-After", "0")], b"down for maintenance"),
+    "stall": Reply(headers=[("Content-Type", "text/plain")], body=b"User-agent: *\n" * 2,
+                   pieces=2, pause=4.0),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("failure", [*ROBOTS_FAILURES, "404"])
+@deferred_f_from_coro_f
+async def test_robots_txt_answering_5xx_or_stalling_closes_the_site(tmp_path, failure) -> None:
+    """RFC 9309: a robots.txt the server fails to give (5xx, a timeout) is complete
+    disallow; one it does not have (4xx) is allow-all."""
+    with LoopbackServer("127.0.0.24", {}) as seed, LoopbackServer("127.0.0.25", {}) as outlet:
+        link = f'<a href="{outlet.url}/news/aegis-ashore-onodera">Onodera: Aegis Ashore will only defend Japan</a>'  # noqa: E501
+        seed.routes["/seed"] = page(dated_article("Japan dismisses Russia's concerns",
+                                                  "2018-01-16", SEED_TEXT, link))  # fmt: skip
+        reply = ROBOTS_FAILURES.get(failure, Reply(404, body=b"not found"))
+        outlet.routes["/robots.txt"] = lambda: reply
+        outlet.routes["/news/aegis-ashore-onodera"] = page(
+            dated_article("Onodera: Aegis Ashore will only defend Japan", "2018-01-16", SEED_TEXT)
+        )
+        values = settings(tmp_path)
+        values.setdict({"DOWNLOAD_TIMEOUT": 1, "RETRY_TIMES": 1})
+        definition = build_story({}, {"name": "robots", "seeds": [f"{seed.url}/seed"],
+                                      "sites": [f"{outlet.url}/"], "data": tmp_path})  # fmt: skip
+        crawler = CrawlerRunner(values).create_crawler(StorySpider)
+        await asyncio.wait_for(crawler.crawl_async(story=definition), timeout=60)
+    states = candidate_states(tmp_path)
+    if failure == "404":
+        assert "/news/aegis-ashore-onodera" in outlet.requested
+        return
+    assert set(outlet.requested) == {"/robots.txt"}, outlet.requested
+    assert states["news/aegis-ashore-onodera"] == (
+        "blocked_by_robots",
+        {"reason": "site_unreachable"},
+    )
+    assert crawler.stats.get_value("finish_reason") == "finished"

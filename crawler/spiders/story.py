@@ -36,6 +36,7 @@ from archive.warc import read_record, recover_open_files
 from crawler.config import Config, user_agent
 from crawler.discovery import Candidate, feeds, links
 from crawler.discovery.policy import NAVIGATION_PRIORITY, LinkPolicy
+from crawler.discovery.robots import SITE_UNREACHABLE
 from crawler.discovery.scope import Scope
 from crawler.discovery.search import SearchError, search_sources
 from crawler.features import features_of
@@ -425,7 +426,12 @@ class StorySpider(Spider):
             return  # the redirect's source is settled as redirected, its target is known
         key = canonical(failure.request.url)
         if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
-            yield Decided(key, "blocked_by_robots")
+            unreachable = SITE_UNREACHABLE in str(failure.value)
+            yield Decided(
+                key,
+                "blocked_by_robots",
+                features={"reason": SITE_UNREACHABLE} if unreachable else None,
+            )
             return
         self.crawler.stats.inc_value(f"storycrawl/failed/{failure.type.__name__}")
         yield Decided(key, "failed", features={"error": _failure_reason(failure)})

@@ -133,7 +133,8 @@ def test_component_table(tmp_path: Path) -> None:
     middlewares = crawler.settings.getwithbase("DOWNLOADER_MIDDLEWARES")
     order = sorted((p, name) for name, p in middlewares.items() if p is not None)
     names = [name.rsplit(".", 1)[-1] for _, name in order]
-    assert names.index("FetchGuard") < names.index("RobotsTxtMiddleware")
-    assert names.index("RobotsTxtMiddleware") < names.index("HttpCompressionMiddleware")
+    assert "RobotsTxtMiddleware" not in names  # replaced by the one that fails closed
+    assert names.index("FetchGuard") < names.index("RobotsTxtFailClosed")
+    assert names.index("RobotsTxtFailClosed") < names.index("HttpCompressionMiddleware")
     assert "crawler.capture.WarcCapture" in crawler.settings.getwithbase("EXTENSIONS")
     assert "crawler.capture.WarcCapture" not in middlewares

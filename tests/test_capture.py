@@ -135,6 +135,7 @@ def test_component_table(tmp_path: Path) -> None:
     names = [name.rsplit(".", 1)[-1] for _, name in order]
     assert "RobotsTxtMiddleware" not in names  # replaced by the one that fails closed
     assert names.index("FetchGuard") < names.index("RobotsTxtFailClosed")
-    assert names.index("RobotsTxtFailClosed") < names.index("HttpCompressionMiddleware")
+    assert "HttpCompressionMiddleware" not in names  # replaced by the bounded one
+    assert names.index("RobotsTxtFailClosed") < names.index("BoundedDecompression")
     assert "crawler.capture.WarcCapture" in crawler.settings.getwithbase("EXTENSIONS")
     assert "crawler.capture.WarcCapture" not in middlewares

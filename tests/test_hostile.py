@@ -4,19 +4,37 @@ robots.txt that fails, decompression bombs, pages with a flood of links."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
+import brotli
 import pytest
+from backports import zstd
 from scrapy.crawler import CrawlerRunner
 from scrapy.utils.defer import deferred_f_from_coro_f
+from warcio.archiveiterator import ArchiveIterator
 
+from archive.coding import BROTLI_BOUNDED, TooLarge
+from archive.warc import Exchange, StoredRecord, WarcWriter, WarcWriterConfig, read_record
 from crawler.discovery.scope import Scope
 from crawler.spiders.story import StorySpider
 from crawler.storyfile import build_story
 from tests.servers import LoopbackServer, Reply, page
 from tests.test_capture import crawl, settings
 from tests.test_frontier import SEED_TEXT, candidate_states, dated_article
+
+
+def warc_records(data: Path) -> list[StoredRecord]:
+    """Every response record of a crawl's WARC files, read back as the archive reads them."""
+    records = []
+    for path in sorted((data / "warc").glob("*.warc.gz")):
+        with open(path, "rb") as stream:
+            iterator = ArchiveIterator(stream)
+            offsets = [iterator.get_record_offset() for r in iterator if r.rec_type == "response"]
+        records += [read_record(path, offset) for offset in offsets]
+    return records
 
 
 def candidate_urls(data: Path) -> list[str]:
@@ -104,3 +122,74 @@ async def test_robots_txt_answering_5xx_or_stalling_closes_the_site(tmp_path, fa
         {"reason": "site_unreachable"},
     )
     assert crawler.stats.get_value("finish_reason") == "finished"
+
+
+# -- decompression bombs ------------------------------------------------------------------
+
+#: Bombs inflate to 64 MB; the test's limit is 1 MB (the default is 10 MB).
+BOMB_SIZE = 64 * 1024 * 1024
+LIMIT = 1024 * 1024
+
+
+def _bomb(coding: str) -> bytes:
+    zeros = b"<html><body>" + b"\0" * BOMB_SIZE
+    if coding == "gzip":
+        return gzip.compress(zeros, compresslevel=9, mtime=0)
+    if coding == "zstd":
+        return zstd.compress(zeros)
+    return brotli.compress(zeros, quality=1)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "zstd", "br"])
+@deferred_f_from_coro_f
+async def test_a_decompression_bomb_is_cut_at_the_limit_and_kept_truncated(tmp_path, coding):
+    """The bomb's download stops once its body decodes past the limit; what arrived is
+    archived as WARC-Truncated: length, the page is stored (so a second run does not fetch
+    it again) and never extracted. Brotli, where no bounded decoder is installed, is not
+    asked for, and a server sending it anyway has its body left coded."""
+    bomb = _bomb(coding)
+    with LoopbackServer("127.0.0.26", {}) as server:
+        link = '<a href="/news/aegis-ashore-bomb">Aegis Ashore Japan missile defense bomb</a>'
+        server.routes.update({
+            "/seed": page(dated_article("Japan dismisses Russia's concerns", "2018-01-16",
+                                        SEED_TEXT, link)),
+            "/news/aegis-ashore-bomb": lambda: Reply(headers=[
+                ("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", coding),
+            ], body=bomb),
+        })  # fmt: skip
+        values = settings(tmp_path)
+        values.set("STORYCRAWL_MAX_DECODED_SIZE", LIMIT)
+        for _run in range(2):
+            definition = build_story({}, {"name": "bomb", "seeds": [f"{server.url}/seed"],
+                                          "data": tmp_path})  # fmt: skip
+            crawler = CrawlerRunner(values).create_crawler(StorySpider)
+            await asyncio.wait_for(crawler.crawl_async(story=definition), timeout=60)
+            assert crawler.stats.get_value("finish_reason") == "finished"
+    assert server.requested.count("/news/aegis-ashore-bomb") == 1
+    [record] = [r for r in warc_records(tmp_path) if r.url.endswith("/news/aegis-ashore-bomb")]
+    states = candidate_states(tmp_path)
+    assert states["news/aegis-ashore-bomb"][0] == "fetched", states["news/aegis-ashore-bomb"]
+    if coding == "br" and not BROTLI_BOUNDED:
+        assert record.warc_headers.get_header("WARC-Truncated") is None
+        assert record.payload == bomb  # kept as it came, coded
+        return
+    assert record.warc_headers.get_header("WARC-Truncated") == "length"
+    assert len(record.payload) < len(bomb) or len(bomb) < 64 * 1024  # stopped mid-body
+    assert crawler.stats.get_value("storycrawl/decompression/over_limit") is None  # 2nd run
+
+
+def test_an_archived_bomb_is_refused_when_read_back(tmp_path) -> None:
+    """A bomb archived whole (by another crawler, or before the limit) decodes to TooLarge,
+    never to 64 MB in memory."""
+    writer = WarcWriter(WarcWriterConfig(directory=tmp_path, prefix="t", max_size=10**9, info={}))
+    exchange = Exchange(
+        url="http://a.example/bomb", method="GET", request_headers=[("Host", "a.example")],
+        request_body=b"", protocol="HTTP/1.1", status=200,
+        response_headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip")],
+        body=_bomb("gzip"), fetched_at=datetime.now(UTC), ip_address=None,
+    )  # fmt: skip
+    ref = writer.write_exchange(exchange, None)
+    writer.close()
+    record = read_record(tmp_path / ref.file, ref.offset)
+    with pytest.raises(TooLarge):
+        record.decoded()

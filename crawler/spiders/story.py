@@ -28,6 +28,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.chrome import ChromeLearner
+from archive.coding import TooLarge
 from archive.db.items import Decided, Noted, PageRecord
 from archive.db.repository import Store
 from archive.extract import Document, Extraction, ExtractorPool
@@ -472,7 +473,10 @@ class StorySpider(Spider):
         headers = dict(record.http_headers.headers) if record.http_headers else {}
         headers.pop("Content-Encoding", None)
         kind = responsetypes.from_args(headers=headers, url=response.url)
-        return kind(url=response.url, body=record.decoded(), headers=headers)
+        try:
+            return kind(url=response.url, body=record.decoded(), headers=headers)
+        except TooLarge:  # a capture cut short as a decompression bomb: nothing to read
+            return Response(response.url)
 
     async def _extract(self, response: Response) -> Extraction | None:
         """The page's extraction, with its document and the judge's features of it; None

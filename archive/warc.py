@@ -19,13 +19,14 @@ from urllib.parse import urlsplit
 
 from cdxj_indexer.main import write_cdx_index
 from warcio.archiveiterator import ArchiveIterator
-from warcio.bufferedreaders import DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
+
+from archive.coding import DEFAULT_LIMIT, TooLarge, UnsupportedCoding, codings_of, decode
 
 OPEN_SUFFIX = ".open"
 NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
@@ -389,13 +390,21 @@ class StoredRecord:
     payload: bytes
     length: int  # of the record's gzip member in the file
 
-    def decoded(self) -> bytes:
-        """The payload with its Content-Encoding undone: the body a browser would render."""
-        coding = self.http_headers.get_header("Content-Encoding") if self.http_headers else None
-        if coding not in ("gzip", "deflate", "br"):
+    def decoded(self, limit: int = DEFAULT_LIMIT) -> bytes:
+        """The payload with its Content-Encoding undone: the body a browser would render.
+        TooLarge past ``limit`` bytes (a decompression bomb archived before the crawl cut
+        them, or by another crawler); a coding without a bounded decoder is left as is."""
+        headers = self.http_headers.headers if self.http_headers else []
+        codings = codings_of(v for name, v in headers if name.lower() == "content-encoding")
+        if not codings:
             return self.payload
-        reader = DecompressingBufferedReader(io.BytesIO(self.payload), decomp_type=coding)
-        return reader.read()
+        try:
+            decoded = decode(self.payload, codings, limit)
+        except UnsupportedCoding:
+            return self.payload
+        if decoded.over_limit:
+            raise TooLarge(f"{self.url} decodes to more than {limit} bytes")
+        return decoded.body
 
 
 def read_record(path: Path, offset: int) -> StoredRecord:

@@ -33,7 +33,7 @@ class Config:
     allow_private: bool
     dedup: bool
     extract: bool
-    named_hosts: frozenset[str]
+    named_sites: frozenset[str]
     link_floor: float
     threshold: float
     operator: str
@@ -54,7 +54,7 @@ class Config:
             allow_private=settings.getbool("STORYCRAWL_ALLOW_PRIVATE"),
             dedup=settings.getbool("STORYCRAWL_DEDUP"),
             extract=settings.getbool("STORYCRAWL_EXTRACT"),
-            named_hosts=frozenset(settings.getlist("STORYCRAWL_NAMED_HOSTS")),
+            named_sites=frozenset(settings.getlist("STORYCRAWL_NAMED_SITES")),
             link_floor=settings.getfloat("STORYCRAWL_LINK_FLOOR"),
             threshold=settings.getfloat("STORYCRAWL_THRESHOLD"),
             operator=settings.get("STORYCRAWL_CONTACT") or "",

@@ -16,7 +16,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 
-from archive.urls import host_of
+from archive.urls import host_of, site_of
 
 logger = logging.getLogger(__name__)
 
@@ -59,28 +59,29 @@ class KnownRedirects:
 
 class FetchGuard:
     """Refuses non-http(s) URLs, and private, loopback and link-local addresses that the user
-    did not name (a seed, site, feed or sitemap host) unless ``--allow-private`` was given.
+    did not name (a seed, site, feed or sitemap site: host and port, so that a named
+    ``host:8001`` does not open the host's other ports) unless ``--allow-private`` was given.
 
     A news page can link anywhere, the router's admin page included; a crawler that runs
     inside a network must not be a way to reach it.
     """
 
-    def __init__(self, crawler: Crawler, allow_private: bool, named_hosts: frozenset[str]):
+    def __init__(self, crawler: Crawler, allow_private: bool, named_sites: frozenset[str]):
         self.crawler = crawler
         self.allow_private = allow_private
-        self.named_hosts = named_hosts
+        self.named_sites = named_sites
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         config = crawler.spider.config
-        return cls(crawler, config.allow_private, config.named_hosts)
+        return cls(crawler, config.allow_private, config.named_sites)
 
     async def process_request(self, request: Request) -> None:
         if not request.url.startswith(("http://", "https://")):
             self._refuse(request, "scheme")
-        host = host_of(request.url)
-        if self.allow_private or host in self.named_hosts:
+        if self.allow_private or site_of(request.url) in self.named_sites:
             return
+        host = host_of(request.url)
         try:
             address = str(ipaddress.ip_address(host.strip("[]")))
         except ValueError:

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive.coding import TooLarge
 from archive.db import models
 from archive.db.engine import StoreError
 from archive.db.items import Judged, StoredPage
@@ -59,7 +60,10 @@ def _html(store: Store, warc_dir: Path, page: StoredPage) -> tuple[str, bytes] |
         record = read_record(warc_dir / original.warc_file, original.warc_offset)
     if record.warc_headers.get_header("WARC-Truncated"):
         return None
-    return page.url, record.decoded()
+    try:
+        return page.url, record.decoded()
+    except TooLarge:  # a bomb archived whole (before the crawl cut them): no page to read
+        return None
 
 
 def _extract(item: tuple[str, bytes, SiteModel | None]) -> Document | None:

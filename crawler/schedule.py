@@ -23,7 +23,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from crawler.cli.errors import EXIT_STORY_BUSY
-from crawler.storyfile import StoryDefinition, StoryError, build_story, load_story_file
+from crawler.storyfile import (
+    StoryDefinition,
+    StoryError,
+    build_story,
+    file_slug,
+    load_story_file,
+)
 
 logger = logging.getLogger("storycrawl.schedule")
 
@@ -68,13 +74,15 @@ def load_schedule(source: Path, workdir: Path) -> list[Scheduled]:
             entries = [(table, None) for table in tables]
         else:
             entries = [(keys, source)]
-    scheduled = []
+    scheduled: list[Scheduled] = []
     for keys, file in entries:
         story = build_story(keys, {})
         if not story.schedule:
             raise StoryError(f'story {story.name!r} has no schedule = "…" (a cron expression)')
+        if any(item.story.name == story.name for item in scheduled):
+            raise StoryError(f"story {story.name!r} is scheduled twice: names must differ")
         if file is None:
-            file = workdir / f"{story.name}.toml"
+            file = workdir / f"{file_slug(story.name)}.toml"
             file.write_text(tomli_w.dumps(keys), encoding="utf-8")
         scheduled.append(Scheduled(story, file, trigger(story)))
     return scheduled

@@ -1,5 +1,6 @@
 """Scrapy settings for storycrawl: a polite crawler that archives everything it fetches."""
 
+from archive.coding import DEFAULT_LIMIT
 from crawler.config import user_agent
 
 BOT_NAME = "storycrawl"
@@ -45,6 +46,13 @@ DOWNLOADER_MIDDLEWARES = {
     # Before RobotsTxtMiddleware (100): not even robots.txt is fetched from a refused host.
     "crawler.guard.FetchGuard": 50,
     "crawler.guard.KnownRedirects": 60,
+    # robots.txt answering 5xx or not at all forbids its site (RFC 9309); Scrapy's allows.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.discovery.robots.RobotsTxtFailClosed": 100,
+    # Decoding never past STORYCRAWL_MAX_DECODED_SIZE: Scrapy's would inflate a gzip bomb
+    # whole, since the capture lifts its limit (see crawler.decompression).
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.decompression.BoundedDecompression": 590,
 }
 EXTENSIONS = {
     "crawler.capture.WarcCapture": 100,
@@ -61,6 +69,8 @@ STORYCRAWL_DB = None  # any SQLAlchemy URL; default: SQLite in STORYCRAWL_DATA_D
 STORYCRAWL_WARC_DIR = None  # default: STORYCRAWL_DATA_DIR/warc
 STORYCRAWL_WARC_PREFIX = "storycrawl"
 STORYCRAWL_WARC_MAX_SIZE = 1_000_000_000
+# A body decoding (gzip, deflate, zstd, br) past this is cut there and archived truncated.
+STORYCRAWL_MAX_DECODED_SIZE = DEFAULT_LIMIT
 STORYCRAWL_DB_BATCH = 50
 STORYCRAWL_EXTRACT_WORKERS = 0  # 0: one per CPU core
 STORYCRAWL_ALLOW_PRIVATE = False
@@ -68,7 +78,7 @@ STORYCRAWL_DEDUP = True  # an identical payload archived before becomes a revisi
 # False: archive only (WARC and page rows); pages other than the seeds are not extracted or
 # judged, as when archiving whole sections; `storycrawl reextract` can judge them later.
 STORYCRAWL_EXTRACT = True
-STORYCRAWL_NAMED_HOSTS = []
+STORYCRAWL_NAMED_SITES = []  # archive.urls.site_of of every URL the user named
 STORYCRAWL_LINK_FLOOR = 0.05
 # The same-story judge's threshold of best F1 on real news (development topics): the shipped
 # model's (archive/judge/data/model.json); tests check that the two agree.

@@ -7,6 +7,7 @@ is strict, because a misspelt key silently ignored would crawl something else th
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from archive.urls import host_of, is_http_url
+from archive.urls import is_http_url, site_of
 
 DEFAULT_DATA = Path("storycrawl-data")
 #: The search engines a story may ask (crawler.discovery.search has one source for each).
@@ -30,6 +31,19 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise ValueError(f"{text!r} is not a duration like 6h, 30m, 2d or 0")
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def file_slug(name: str) -> str:
+    """A file name stem for a story name: letters, digits, ``-`` and ``_`` only, so that no
+    name (``../../x``, ``/etc/cron.d/x``) becomes a path; a name that had to change gets a
+    short digest of itself, so two names never share a file."""
+    slug = _UNSAFE.sub("-", name).strip("-")[:80]
+    if slug == name:
+        return slug
+    return f"{slug or 'story'}-{hashlib.sha1(name.encode()).hexdigest()[:10]}"
 
 
 class StoryError(ValueError):
@@ -63,10 +77,11 @@ class StoryDefinition:
     schedule: str | None = None  # read by the scheduler; a crawl ignores it
 
     @property
-    def named_hosts(self) -> frozenset[str]:
-        """Hosts the user named: the fetch guard lets these through even when private."""
+    def named_sites(self) -> frozenset[str]:
+        """Sites the user named (archive.urls.site_of: host and port): the fetch guard lets
+        these through even when private; another port of the same host it does not."""
         urls = (*self.seeds, *self.sites, *self.feeds, *self.sitemaps)
-        return frozenset(host_of(url) for url in urls)
+        return frozenset(site_of(url) for url in urls)
 
     def as_json(self) -> dict:
         """The definition as stored with the story in the database."""

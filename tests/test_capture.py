@@ -118,7 +118,7 @@ async def test_allow_private_lets_the_redirect_through(tmp_path, web):
 @deferred_f_from_coro_f
 async def test_guard_refuses_other_schemes_and_unnamed_private_hosts(tmp_path: Path) -> None:
     crawler = get_crawler(settings_dict=settings(tmp_path).copy_to_dict())
-    guard = FetchGuard(crawler, allow_private=False, named_hosts=frozenset())
+    guard = FetchGuard(crawler, allow_private=False, named_sites=frozenset())
     with pytest.raises(IgnoreRequest, match="scheme"):
         await guard.process_request(Request("file:///etc/passwd"))
     with pytest.raises(IgnoreRequest, match="private"):
@@ -133,7 +133,9 @@ def test_component_table(tmp_path: Path) -> None:
     middlewares = crawler.settings.getwithbase("DOWNLOADER_MIDDLEWARES")
     order = sorted((p, name) for name, p in middlewares.items() if p is not None)
     names = [name.rsplit(".", 1)[-1] for _, name in order]
-    assert names.index("FetchGuard") < names.index("RobotsTxtMiddleware")
-    assert names.index("RobotsTxtMiddleware") < names.index("HttpCompressionMiddleware")
+    assert "RobotsTxtMiddleware" not in names  # replaced by the one that fails closed
+    assert names.index("FetchGuard") < names.index("RobotsTxtFailClosed")
+    assert "HttpCompressionMiddleware" not in names  # replaced by the bounded one
+    assert names.index("RobotsTxtFailClosed") < names.index("BoundedDecompression")
     assert "crawler.capture.WarcCapture" in crawler.settings.getwithbase("EXTENSIONS")
     assert "crawler.capture.WarcCapture" not in middlewares

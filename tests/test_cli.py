@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import urllib.request
@@ -201,6 +202,18 @@ def test_bad_export_is_a_one_line_error_and_makes_no_file(
     assert captured.out == ""
     assert sorted(tmp_path.iterdir()) == [], "a failed export left a file behind"
     assert_same_rows(exported(crawled.data, tmp_path / "after.jsonl"), stored_rows)
+
+
+def test_export_never_replaces_a_special_file(
+    crawled: CrawlRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pipe stands in for /dev/null: the atomic rename would make it a regular file."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    status = main(["export", "--story", STORY, "--data", str(crawled.data), "--out", str(pipe)])
+    one_line_error(status, capsys.readouterr().err, str(pipe), "--out -")
+    assert stat.S_ISFIFO(pipe.stat().st_mode), "the pipe was replaced"
+    assert sorted(tmp_path.iterdir()) == [pipe], "a refused export left a file behind"
 
 
 def test_export_without_a_database_is_a_one_line_error(

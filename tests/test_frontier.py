@@ -4,6 +4,7 @@ every candidate URL ends in, with why."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -58,6 +59,22 @@ def dated_article(title: str, published: str, paragraphs: list[str], links: str 
 )
 def test_copies_and_tracked_links_share_the_article_key(variant: str) -> None:
     assert canonical(variant) == canonical("http://a.example/news/aegis")
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "http://a.example/view.php?articleid={}",
+        "http://a.example/news/articleView.html?idxno={}",
+        "http://a.example/story?id={}&utm_source=rss",
+        "http://a.example/?p={}",
+        "http://a.example/read.php?sid=9f8e&newsid={}",
+    ],
+)
+def test_an_article_id_in_the_query_string_stays_in_the_key(template: str) -> None:
+    keys = {canonical(template.format(n)) for n in (101, 102, 103)}
+    assert len(keys) == 3
+    assert not any(re.search(r"[?&](utm_source|sid)=", key) for key in keys)
 
 
 def test_the_article_is_fetched_instead_of_its_amp_or_print_copy() -> None:

@@ -13,8 +13,14 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
+import tomli_w
+
+from crawler.cli import main
 from crawler.demo import NewsWeb
 from crawler.demo.crawl import DEMO_SETTINGS, demo_story
+from crawler.schedule import load_schedule
+from crawler.storyfile import load_story_file
 from tests.conftest import settings_args, storycrawl, write_story_file
 
 MAIN = "import sys; from crawler.cli import main; sys.exit(main())"
@@ -64,3 +70,44 @@ def test_two_schedulers_run_a_story_every_minute_never_at_once(
     assert "skipped, story 'aegis-ashore' is being crawled already" in log, log
     listing = storycrawl("stories", "--data", str(data))
     assert "aegis-ashore" in listing.stdout and "not scheduled" not in listing.stdout
+
+
+def test_a_story_name_never_becomes_a_path_outside_the_scheduler_folder(tmp_path: Path) -> None:
+    workdir = tmp_path / "a" / "b" / "c" / "work"
+    workdir.mkdir(parents=True)
+    stories = tmp_path / "stories.toml"
+    names = ["../../../x", "/tmp/y", "x", "..", "a b"]
+    stories.write_text(
+        tomli_w.dumps(
+            {
+                "story": [
+                    {"name": name, "seeds": ["http://a.example/"], "schedule": "0 * * * *"}
+                    for name in names
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    scheduled = load_schedule(stories, workdir)
+    files = {item.file for item in scheduled}
+    assert len(files) == len(names), "two story names share a file"
+    for item in scheduled:
+        assert item.file.parent == workdir, item.file
+        assert load_story_file(item.file)["name"] == item.story.name
+    assert sorted(p.name for p in tmp_path.rglob("*.toml")) == sorted(
+        [stories.name, *(f.name for f in files)]
+    )
+
+
+def test_a_name_scheduled_twice_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stories = tmp_path / "stories.toml"
+    story = {"name": "twice", "seeds": ["http://a.example/"], "schedule": "0 * * * *"}
+    stories.write_text(tomli_w.dumps({"story": [story, story]}), encoding="utf-8")
+    status = main(["schedule", str(stories)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.strip().splitlines() == [
+        "storycrawl: error: story 'twice' is scheduled twice: names must differ"
+    ]

@@ -38,7 +38,7 @@ schedule = "0 */6 * * *"
     assert story.name == "aegis-ashore"
     assert story.since == date(2017, 12, 1) and story.until == date(2018, 6, 30)
     assert story.max_pages == 20 and story.broad
-    assert story.named_hosts == {"example.com", "other.example"}
+    assert story.named_sites == {"example.com", "other.example"}
 
 
 @pytest.mark.parametrize(

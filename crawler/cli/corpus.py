@@ -117,9 +117,17 @@ def write_text_file(path: Path, writer: Callable, records: Iterator[dict]) -> in
 
 def atomically(path: Path, write: Callable[[Path], int]) -> int:
     """Write under a temporary name, renamed when complete: a reader never sees half an
-    export under the final name, and a failed export leaves nothing behind."""
-    if path.is_dir() and any(path.iterdir()):
-        raise BadInput(f"{str(path)!r} is a directory that is not empty")
+    export under the final name, and a failed export leaves nothing behind. Only a regular
+    file (or an empty directory, for txt) is replaced: a rename over a device or a pipe
+    would replace it for everyone (``--out /dev/null`` as root); stdout is ``-``."""
+    if path.is_dir():
+        if any(path.iterdir()):
+            raise BadInput(f"{str(path)!r} is a directory that is not empty")
+    elif path.exists() and not path.is_file():
+        raise BadInput(
+            f"--out {str(path)!r} is not a regular file (a device, pipe or socket);"
+            " use --out - for standard output"
+        )
     partial = path.with_name(f"{path.stem}.partial{path.suffix}")
     try:
         count = write(partial)

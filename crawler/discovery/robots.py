@@ -1,10 +1,14 @@
-"""What a robots.txt says beyond Allow and Disallow: Crawl-delay and Sitemap lines.
+"""robots.txt: a site that cannot serve it is closed, and what it says beyond Allow and
+Disallow (Crawl-delay and Sitemap lines) is obeyed too.
 
 Scrapy's RobotsTxtMiddleware fetches each site's robots.txt once and enforces its rules,
-but leaves Crawl-delay unread, and AutoThrottle would lower a site's delay below it. This
-extension reads both extra lines from the parsed file (the ``robots_parsed`` signal): the
-site's download slot never waits less than its Crawl-delay, and the sitemaps it lists are
-handed to the spider, so robots.txt is fetched once for everything.
+but reads a robots.txt answered with a 5xx, or not answered at all, as allowing everything;
+RFC 9309 (2.3.1.4) says to assume complete disallow. :class:`RobotsTxtFailClosed` does.
+
+It also leaves Crawl-delay unread, and AutoThrottle would lower a site's delay below it.
+:class:`RobotsExtras` reads both extra lines from the parsed file (the ``robots_parsed``
+signal): the site's download slot never waits less than its Crawl-delay, and the sitemaps it
+lists are handed to the spider, so robots.txt is fetched once for everything.
 """
 
 from __future__ import annotations
@@ -14,14 +18,49 @@ from typing import Self
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
+from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.signals import sitemaps_found
 
 #: A longer Crawl-delay is capped: one page a minute is as slow as a story crawl can go.
 MAX_CRAWL_DELAY = 60.0
+
+
+#: The reason a candidate refused for its site's unreachable robots.txt records.
+SITE_UNREACHABLE = "site_unreachable"
+
+
+class RobotsTxtFailClosed(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, except that a site whose robots.txt answers 5xx or
+    cannot be fetched (a timeout, a refused or dropped connection) is refused whole for the
+    crawl, as RFC 9309 asks. A 4xx (no robots.txt) still allows everything, as the RFC says.
+    The 5xx answer is retried first like any other (RetryMiddleware)."""
+
+    def __init__(self, crawler: Crawler):
+        super().__init__(crawler)
+        self._unreachable: dict[str, str] = {}  # netloc -> what its robots.txt fetch met
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status >= 500:
+            self._unreachable[netloc] = f"HTTP {response.status}"
+            response = response.replace(body=b"")  # an error page is no robots.txt to read
+        await super()._parse_robots(response, netloc, request)
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        if not isinstance(exc, IgnoreRequest):  # refused by the fetch guard: so is the page
+            self._unreachable[netloc] = type(exc).__name__
+        super()._robots_error(exc, netloc)
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        why = self._unreachable.get(urlparse_cached(request).netloc)
+        if why is not None:
+            self._stats.inc_value("storycrawl/robots/site_unreachable")
+            raise IgnoreRequest(f"robots.txt unreachable ({why}): {SITE_UNREACHABLE}")
+        super().process_request_2(rp, request)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
+from archive.urls import site_of
+
 #: /2018/01/17/ or /2018-01-17/ anywhere in a path, and 20180117 at the start of a segment,
 #: as in Sputnik's /military/2018042610318162-moscow-…/ (the date, then an id).
 _URL_DATE = re.compile(
@@ -45,7 +47,7 @@ def _shape(path: str) -> str:
 class TrapRules:
     """Per-site limits. Counts are of URLs requested in this crawl."""
 
-    #: Pages per site (host): a story crawl should not archive one outlet whole.
+    #: Pages per site (archive.urls.site_of): a story crawl should not archive one outlet whole.
     max_per_site: int
     #: Distinct query strings per path: ?page=1…25 pass, sort, filter and view combinations stop.
     max_query_variants: int = 25
@@ -63,7 +65,7 @@ class TrapRules:
         """(state, rule) when the URL must not be requested, else None; a URL allowed is
         counted against its site's limits."""
         parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
+        host = site_of(url)
         segments = [s for s in parts.path.split("/") if s]
         if segments and max(Counter(segments).values()) > self.max_segment_repeats:
             return "trap", "path repetition"

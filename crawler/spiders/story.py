@@ -27,6 +27,7 @@ from scrapy.responsetypes import responsetypes
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from archive.coding import TooLarge
 from archive.db.items import Decided, Noted, PageRecord
 from archive.db.repository import Store
 from archive.extract import Document, Extraction, ExtractorPool
@@ -38,6 +39,7 @@ from archive.warc import read_record, recover_open_files
 from crawler.config import Config, user_agent
 from crawler.discovery import Candidate, feeds, links
 from crawler.discovery.policy import NAVIGATION_PRIORITY, LinkPolicy
+from crawler.discovery.robots import SITE_UNREACHABLE
 from crawler.discovery.scope import Scope
 from crawler.discovery.search import SearchError, search_sources
 from crawler.frontier import Admitted, Frontier
@@ -56,7 +58,7 @@ def story_settings(story: StoryDefinition) -> dict[str, Any]:
     """The Scrapy settings a story file sets (at 'spider' priority: ``-s`` still wins)."""
     settings: dict[str, Any] = {
         "STORYCRAWL_DATA_DIR": str(story.data),
-        "STORYCRAWL_NAMED_HOSTS": sorted(story.named_hosts),
+        "STORYCRAWL_NAMED_SITES": sorted(story.named_sites),
         "DEPTH_LIMIT": story.max_depth,
     }
     if story.threshold is not None:
@@ -268,15 +270,16 @@ class StorySpider(Spider):
                 yield item
 
     def _sitemaps_found(self, urls: list[str]) -> None:
-        """Sitemaps a robots.txt lists: held back until the seeds have proved good."""
+        """Sitemaps a robots.txt lists, on the crawl's sites only: held back until the seeds
+        have proved good."""
+        urls = [url for url in urls if self.scope.allows(url)]
         if not self._profile_ready.is_set():
             self._announced_sitemaps.extend(urls)
             return
         for url in urls:
-            if self.scope.allows(url):
-                request = self._request(url, "sitemap", NAVIGATION_PRIORITY)
-                if isinstance(request, Request):  # a refusal is no news: robots.txt named it
-                    self.crawler.engine.crawl(request)
+            request = self._request(url, "sitemap", NAVIGATION_PRIORITY)
+            if isinstance(request, Request):  # a refusal is no news: robots.txt named it
+                self.crawler.engine.crawl(request)
 
     # -- callbacks ------------------------------------------------------------------------
 
@@ -424,7 +427,12 @@ class StorySpider(Spider):
             return  # the redirect's source is settled as redirected, its target is known
         key = canonical(failure.request.url)
         if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
-            yield Decided(key, "blocked_by_robots")
+            unreachable = SITE_UNREACHABLE in str(failure.value)
+            yield Decided(
+                key,
+                "blocked_by_robots",
+                features={"reason": SITE_UNREACHABLE} if unreachable else None,
+            )
             return
         self.crawler.stats.inc_value(f"storycrawl/failed/{failure.type.__name__}")
         yield Decided(key, "failed", features={"error": _failure_reason(failure)})
@@ -465,7 +473,10 @@ class StorySpider(Spider):
         headers = dict(record.http_headers.headers) if record.http_headers else {}
         headers.pop("Content-Encoding", None)
         kind = responsetypes.from_args(headers=headers, url=response.url)
-        return kind(url=response.url, body=record.decoded(), headers=headers)
+        try:
+            return kind(url=response.url, body=record.decoded(), headers=headers)
+        except TooLarge:  # a capture cut short as a decompression bomb: nothing to read
+            return Response(response.url)
 
     async def _extract(self, response: Response) -> Extraction | None:
         """The page's extraction, with its document and the judge's features of it; None

@@ -2,10 +2,14 @@
 
 Files are written as ``….warc.gz.open`` and renamed when closed, so any file without the
 suffix is complete, and a tool that lists finished WARCs never picks up one still growing.
+The writer holds an flock on its open file: the recovery of files a killed crawl left open
+passes over those a live crawl (of any story sharing the folder) is writing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import os
 import socket
@@ -27,6 +31,7 @@ from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
 from archive.coding import DEFAULT_LIMIT, TooLarge, UnsupportedCoding, codings_of, decode
+from archive.crashpoints import crash_point
 
 OPEN_SUFFIX = ".open"
 NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
@@ -156,10 +161,28 @@ def payload_digest(body: bytes) -> str:
 
 
 def index_file(path: Path) -> Path:
-    """Write the file's CDXJ index beside it, as pywb and other replay tools read it."""
+    """Write the file's CDXJ index beside it, as pywb and other replay tools read it.
+
+    Written whole or not at all (a ``.partial`` renamed): a crawl killed while indexing
+    left a short index, which replay tools read as records missing."""
     output = path.with_name(path.name + ".cdxj")
-    write_cdx_index(str(output), [str(path)], {"sort": True})
+    partial = output.with_name(output.name + ".partial")
+    try:
+        write_cdx_index(str(partial), [str(path)], {"sort": True})
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
     return output
+
+
+def _lock(stream: io.BufferedIOBase) -> bool:
+    """Take the exclusive flock of an open WARC file; False when a live process holds it.
+    The kernel drops it when its holder exits, however it exits."""
+    try:
+        fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 class WarcWriter:
@@ -169,11 +192,22 @@ class WarcWriter:
     host name, keeps files of parallel workers apart.
     """
 
-    def __init__(self, config: WarcWriterConfig, clock: Callable[[], datetime] | None = None):
+    def __init__(
+        self,
+        config: WarcWriterConfig,
+        clock: Callable[[], datetime] | None = None,
+        on_open: Callable[[str], None] | None = None,
+    ):
         self.config = config
         self._clock = clock or (lambda: datetime.now(UTC))
+        #: Told each file's name before the file exists: a crawl records its files, so that
+        #: a resume finds the records it wrote and never stored (crawler.replay).
+        self._on_open = on_open
+        #: The first write that failed (a full disk): the file ends before that record, and
+        #: nothing more is written to it.
+        self.failed: OSError | None = None
         self._serial = 0
-        self._file: io.BufferedWriter | None = None
+        self._file: io.FileIO | None = None
         self._writer: WARCWriter | None = None
         self._name = ""
         self._warcinfo_id = ""
@@ -187,17 +221,23 @@ class WarcWriter:
         host = socket.gethostname().replace("-", "_")
         self._name = f"{self.config.prefix}-{stamp}-{self._serial:05d}-{host}.warc.gz"
         self._serial += 1
-        self._file = open(self.config.directory / (self._name + OPEN_SUFFIX), "wb")  # noqa: SIM115
+        if self._on_open:
+            self._on_open(self._name)
+        self._file = open(self.config.directory / (self._name + OPEN_SUFFIX), "wb", buffering=0)  # noqa: SIM115
+        _lock(self._file)
         self._writer = WARCWriter(self._record_buffer, gzip=False, warc_version="1.1")
         record = self._writer.create_warcinfo_record(self._name, self.config.info)
         self._warcinfo_id = record.rec_headers.get_header("WARC-Record-ID")
         self._append(record)
 
     def close(self) -> None:
-        """Close the current file and drop its ``.open`` suffix; safe to call twice."""
+        """Close the current file and drop its ``.open`` suffix; safe to call twice. A file
+        whose writes failed stays ``.open``, for the next crawl's recovery to check."""
         if self._file is None:
             return
-        self._file.flush()
+        if self.failed:
+            self._file = self._writer = None
+            return
         os.fsync(self._file.fileno())
         self._file.close()
         final = self.config.directory / self._name
@@ -207,6 +247,8 @@ class WarcWriter:
         self._writer = None
 
     def _writer_for_group(self) -> WARCWriter:
+        if self.failed:
+            raise OSError(self.failed.errno, f"WARC writing stopped: {self.failed.strerror}")
         # Rotation happens only here, before a group, so a fetch's records share a file.
         if self._file is not None and self._file.tell() >= self.config.max_size:
             self.close()
@@ -231,8 +273,33 @@ class WarcWriter:
         packer = zlib.compressobj(level, zlib.DEFLATED, zlib.MAX_WBITS + 16)
         member = packer.compress(self._record_buffer.getbuffer()) + packer.flush()
         offset = self._file.tell()
-        self._file.write(member)
+        # The file is unbuffered: each record reaches the OS before anything refers to it,
+        # and a failed write leaves no bytes behind in a buffer. A kill test point sits
+        # halfway through a record.
+        half = len(member) // 2
+        try:
+            self._write_all(memoryview(member)[:half])
+            crash_point("warc")
+            self._write_all(memoryview(member)[half:])
+        except OSError as exc:
+            self.failed = exc
+            self._cut(offset)
+            raise
         return offset, len(member)
+
+    def _write_all(self, data: memoryview) -> None:
+        assert self._file is not None
+        while data:
+            data = data[self._file.write(data) :]
+
+    def _cut(self, offset: int) -> None:
+        """After a failed write (a full disk), end the file where the failed record began:
+        truncating frees space, so it works on a full disk. If it fails, the next crawl's
+        recovery cuts the partial record instead."""
+        assert self._file is not None
+        with contextlib.suppress(OSError):
+            self._file.truncate(offset)
+        self._file.close()
 
     def _write(self, record: ArcWarcRecord, level: int = COMPRESSION_LEVEL) -> WarcRef:
         record.rec_headers.add_header("WARC-Warcinfo-ID", self._warcinfo_id)
@@ -315,7 +382,6 @@ class WarcWriter:
             warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": ref.record_id},
         )
         self._write(request)
-        self._file.flush()  # type: ignore[union-attr]
         return ref
 
     def write_text(self, url: str, text: str, refers_to: str, moment: datetime) -> WarcRef:
@@ -331,44 +397,66 @@ class WarcWriter:
             warc_content_type="text/plain; charset=utf-8",
             warc_headers_dict={"WARC-Date": warc_date(moment), "WARC-Refers-To": refers_to},
         )
-        ref = self._write(record)
-        self._file.flush()  # type: ignore[union-attr]
-        return ref
+        return self._write(record)
 
 
-def _complete_prefix(path: Path) -> tuple[int, int]:
-    """How many bytes from the start hold whole records whose digests check, and how many
-    records that is: what survives of a file whose writer was killed."""
+def _complete_prefix(stream: io.BufferedReader) -> tuple[int, int]:
+    """How many bytes from the start hold whole records whose digests check, each a gzip
+    member that inflates to its end, and how many records that is: what survives of a file
+    whose writer was killed. (warcio reads a member cut inside its gzip trailer as whole.)"""
     end = records = 0
-    with open(path, "rb") as stream:
-        iterator = ArchiveIterator(stream, check_digests="raise")
-        try:
-            for _record in iterator:
-                iterator.read_to_end()
-                offset, length = iterator.get_record_offset(), iterator.get_record_length()
-                end, records = offset + length, records + 1
-        except (ArchiveLoadFailed, EOFError, OSError, zlib.error, ValueError):
-            pass
+    iterator = ArchiveIterator(stream, check_digests="raise")
+    try:
+        for _record in iterator:
+            iterator.read_to_end()
+            offset, length = iterator.get_record_offset(), iterator.get_record_length()
+            if not _whole_member(stream, offset, length):
+                break
+            end, records = offset + length, records + 1
+    except (ArchiveLoadFailed, EOFError, OSError, zlib.error, ValueError):
+        pass
     return end, records
+
+
+def _whole_member(stream: io.BufferedReader, offset: int, length: int) -> bool:
+    """Whether the bytes at offset are one gzip member, trailer included, and nothing more."""
+    resume = stream.tell()
+    stream.seek(offset)
+    data = stream.read(length)
+    stream.seek(resume)
+    inflater = zlib.decompressobj(zlib.MAX_WBITS + 16)
+    while data and not inflater.eof:
+        inflater.decompress(data, 1 << 20)  # bounded: a record may inflate to megabytes
+        data = inflater.unconsumed_tail
+    return inflater.eof and not inflater.unused_data and not data
 
 
 def recover_open_files(directory: Path) -> list[Recovery]:
     """Close what a killed crawl left open: keep its complete records, cut a partial tail,
-    index it; a file with no complete record is set aside. New records always go to new
-    files, so nothing is ever appended after garbage."""
+    index it; a file with no complete record is set aside. A file a live process writes
+    (it holds the file's flock) is left alone. New records always go to new files, so
+    nothing is ever appended after garbage. A finished file a crawl was killed while
+    indexing gets its index."""
     done = []
     for path in sorted(directory.glob(f"*.warc.gz{OPEN_SUFFIX}")):
         final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
-        end, records = _complete_prefix(path)
-        size = path.stat().st_size
-        if records == 0:
-            os.replace(path, final.with_name(final.name + ".corrupt"))
-        else:
-            with open(path, "r+b") as stream:
+        with open(path, "r+b") as stream:
+            if not _lock(stream):
+                continue  # a live crawl's
+            end, records = _complete_prefix(stream)
+            size = stream.seek(0, os.SEEK_END)
+            if records:
                 stream.truncate(end)
-            os.replace(path, final)
+                os.fsync(stream.fileno())
+                os.replace(path, final)
+            else:
+                os.replace(path, final.with_name(final.name + ".corrupt"))
+        if records:
             index_file(final)
         done.append(Recovery(final.name, records, size - end, set_aside=records == 0))
+    for path in sorted(directory.glob("*.warc.gz")):
+        if not path.with_name(path.name + ".cdxj").exists():
+            index_file(path)
     return done
 
 

@@ -15,6 +15,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured, StopDownload
 from scrapy.http import Headers, Response
 
+from archive.db.engine import StoreError
 from archive.db.items import PageRecord
 from archive.db.repository import Store
 from archive.warc import (
@@ -26,6 +27,8 @@ from archive.warc import (
     warc_date,
 )
 from crawler import __version__
+from crawler.signals import run_started
+from crawler.storage_failure import stop_crawl
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +61,10 @@ class WarcCapture:
     served from HttpCache, which sits in the middleware chain, are not mistaken for fetches.
     """
 
-    def __init__(self, crawler: Crawler, writer: WarcWriter, dedup: bool, maxsize: int):
+    def __init__(self, crawler: Crawler, config: WarcWriterConfig, dedup: bool, maxsize: int):
         self.crawler = crawler
-        self.writer = writer
+        self.writer = WarcWriter(config, on_open=self._file_opened)
+        self.crawl_id: int | None = None
         self.dedup = dedup
         self.maxsize = maxsize
         self.store: Store | None = None  # the digest index of earlier crawls, when dedup is on
@@ -84,17 +88,18 @@ class WarcCapture:
             "http-header-user-agent": crawler.settings.get("USER_AGENT"),
             "capture": CAPTURE_NOTE,
         }
-        writer = WarcWriter(
-            WarcWriterConfig(
-                directory=config.warc_dir,
-                prefix=config.warc_prefix,
-                max_size=config.warc_max_size,
-                info=info,
-            )
+        writer_config = WarcWriterConfig(
+            directory=config.warc_dir,
+            prefix=config.warc_prefix,
+            max_size=config.warc_max_size,
+            info=info,
         )
-        capture = cls(crawler, writer, config.dedup, crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        capture = cls(
+            crawler, writer_config, config.dedup, crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        )
         for handler, signal in (
             (capture.spider_opened, signals.spider_opened),
+            (capture.run_started, run_started),
             (capture.request_scheduled, signals.request_scheduled),
             (capture.bytes_received, signals.bytes_received),
             (capture.response_downloaded, signals.response_downloaded),
@@ -110,6 +115,15 @@ class WarcCapture:
             # The digests earlier crawls archived, read once: most pages are new, and asking
             # the database about each (a query per response, on the reactor thread) costs.
             self._archived = self.store.response_digests()
+
+    def run_started(self, story_id: int, crawl_id: int) -> None:
+        self.crawl_id = crawl_id
+
+    def _file_opened(self, name: str) -> None:
+        """Each file is recorded with its crawl before it is written: a resume finishes
+        from it what the crawl archived and did not store (crawler.replay)."""
+        assert self.crawl_id is not None, "a crawl archives nothing before it starts"
+        self.crawler.spider.store.add_warc_file(self.crawl_id, name)
 
     def request_scheduled(self, request: Request) -> None:
         # Scrapy cancels a download over DOWNLOAD_MAXSIZE and keeps nothing of it; the
@@ -150,12 +164,17 @@ class WarcCapture:
             truncated=truncated,
         )
         previous = request.meta.get("storycrawl_previous")
-        if exchange.status == 304 and previous is not None:
-            ref = self.writer.write_exchange(exchange, previous, not_modified=True)
-            original = previous
-        else:
-            original = self._original(exchange)
-            ref = self.writer.write_exchange(exchange, original)
+        try:
+            if exchange.status == 304 and previous is not None:
+                ref = self.writer.write_exchange(exchange, previous, not_modified=True)
+                original = previous
+            else:
+                original = self._original(exchange)
+                ref = self.writer.write_exchange(exchange, original)
+        except (OSError, StoreError) as exc:
+            # Not archived: the response makes no page (crawler.units) and the crawl stops.
+            stop_crawl(self.crawler, _storage_error(exc))
+            return
         if original is None and ref.payload_digest and exchange.status == 200:
             self._originals.setdefault(
                 ref.payload_digest,
@@ -177,10 +196,23 @@ class WarcCapture:
 
     def item_scraped(self, item: Any) -> None:
         if isinstance(item, PageRecord) and item.document is not None:
-            self.writer.write_text(
-                item.url, item.document.text, item.warc.record_id, item.fetched_at
-            )
+            try:
+                self.writer.write_text(
+                    item.url, item.document.text, item.warc.record_id, item.fetched_at
+                )
+            except OSError as exc:
+                stop_crawl(self.crawler, _storage_error(exc))
+                return
             self.crawler.stats.inc_value("storycrawl/warc/resource")
 
     def spider_closed(self) -> None:
-        self.writer.close()
+        try:
+            self.writer.close()
+        except OSError as exc:  # the file stays .open, the next run's recovery closes it
+            stop_crawl(self.crawler, _storage_error(exc))
+
+
+def _storage_error(exc: OSError | StoreError) -> str:
+    if isinstance(exc, StoreError):
+        return str(exc)
+    return f"cannot write WARC file: {exc.strerror or exc}"

@@ -49,11 +49,10 @@ class History:
     def __init__(self, store: Store, story: str, recrawl_after: timedelta):
         self.recrawl_after = recrawl_after
         self.archived = store.archived(story)
-        last = store.last_crawl(story)
-        #: The crawl this run resumes: the last one, if it did not finish.
-        self.resumes = last[0] if last and last[1] not in ("finished", "bad_seed") else None
+        #: The crawls this run resumes: every one since the last that finished.
+        self.resumes = store.interrupted_crawls(story)
         self.frontier = store.queued(story)
-        #: What the resumed run got an answer for, by frontier key.
+        #: What the resumed runs got an answer for, by frontier key.
         self.answered = store.answered(story, self.resumes) if self.resumes else frozenset()
         #: Redirected URLs and their targets: a moved article is not fetched twice a run.
         self.redirects = store.redirects(story)
@@ -64,7 +63,7 @@ class History:
         previous = self.archived.get(canonical_url)
         if previous is None:
             return Decision()
-        if previous.crawl_id == self.resumes:
+        if previous.crawl_id in self.resumes:
             return Decision(skip="fetched by the run this one resumes")
         if previous.is_article and now() - previous.fetched_at < self.recrawl_after:
             return Decision(skip="archived less than recrawl_after ago")

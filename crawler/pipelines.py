@@ -1,18 +1,20 @@
 """Hands finished pages, and the frontier's changes, to archive/ for storage: in batches,
-off the reactor thread."""
+off the reactor thread. A batch that cannot be written stops the crawl
+(crawler.storage_failure)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Self
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.http import Response
+from twisted.internet import reactor
 
 from archive.db.engine import StoreError
-from archive.db.items import BatchItem, Decided, PageRecord, Queued, RunFigures
+from archive.db.items import BatchItem, Decided, RunFigures
 from archive.db.repository import Store
 from archive.db.writer import BatchWriter
 from archive.duplicates import mark_duplicates
@@ -20,10 +22,12 @@ from archive.urls import canonical
 from crawler.config import Config
 from crawler.reextract import Reextraction, reextract
 from crawler.signals import run_started
+from crawler.storage_failure import REASON, failed, stop_crawl
+from crawler.units import IN_UNIT, queued_of
 
 logger = logging.getLogger(__name__)
 #: Crawls that end so are not settled: stopped by the user, or never started.
-UNSETTLED = {"shutdown", "story_locked", "bad_seed"}
+UNSETTLED = {"shutdown", "story_locked", "bad_seed", REASON}
 
 
 class StorePipeline:
@@ -40,7 +44,6 @@ class StorePipeline:
         for handler, signal in (
             (pipeline.run_started, run_started),
             (pipeline.request_scheduled, signals.request_scheduled),
-            (pipeline.response_received, signals.response_received),
             (pipeline.spider_closed, signals.spider_closed),
         ):
             crawler.signals.connect(handler, signal=signal)
@@ -49,13 +52,19 @@ class StorePipeline:
     def run_started(self, story_id: int, crawl_id: int) -> None:
         self.store = self.crawler.spider.store
         self.crawl_id = crawl_id
-        self.writer = BatchWriter(self.store, crawl_id, story_id, self.config.db_batch)
+        self.writer = BatchWriter(
+            self.store, crawl_id, story_id, self.config.db_batch, self._write_failed
+        )
+
+    def _write_failed(self, error: StoreError) -> None:
+        """Called on the writer's thread."""
+        reactor.callFromThread(stop_crawl, self.crawler, str(error))
 
     # The frontier is kept in the database as it changes, so that a crawl stopped in any way,
     # SIGKILL included, resumes from it (see crawler.frontier).
 
     def request_scheduled(self, request: Request) -> None:
-        if self.writer is None or not (kind := request.meta.get("storycrawl_kind")):
+        if self.writer is None or "storycrawl_kind" not in request.meta:
             return
         if redirected_from := request.meta.get("redirect_urls"):
             # Scrapy's RedirectMiddleware made this request. Its source is settled (a run
@@ -64,41 +73,42 @@ class StorePipeline:
             for url in redirected_from:
                 self.writer.add(Decided(canonical(url), "redirected", features={"to": request.url}))
             return
-        # What the frontier row says of the link travels with the request this far and no
-        # further: a broad crawl holds tens of thousands of requests in Scrapy's queue.
-        queued = Queued(
-            canonical(request.url), request.url, kind, request.priority,
-            request.meta.get("depth", 0), request.meta.pop("storycrawl_score", None),
-            request.meta.pop("storycrawl_features", None),
-        )  # fmt: skip
-        self.writer.add(queued)
-
-    def response_received(self, response: Response, request: Request) -> None:
-        if self.writer is not None and (kind := request.meta.get("storycrawl_kind")):
-            self.writer.add(Decided(canonical(request.url), "fetched", url=request.url, kind=kind))
+        if not request.meta.get(IN_UNIT):  # a link's row is written with its page's
+            self.writer.add(queued_of(request))
 
     async def process_item(self, item: BatchItem) -> BatchItem:
-        """Pages and the frontier decisions the spider yields, written in batches."""
+        """Pages (with their links) and the frontier decisions the spider yields, written in
+        batches; a page's fetched state is never written apart from it (crawler.units)."""
         assert self.writer is not None
-        if isinstance(item, PageRecord):
-            score = None if item.score is None else round(item.score, 4)
-            self.writer.add(Decided(canonical(item.url), item.state, score, item.reasons or None))
         sent = self.writer.add(item)
         if sent is not None:
-            await asyncio.wrap_future(sent)
+            with contextlib.suppress(StoreError):  # the crawl is stopping: see _write_failed
+                await asyncio.wrap_future(sent)
         return item
 
     def spider_closed(self, reason: str) -> None:
         # A signal handler, not close_spider: it runs after the engine's final stats are in.
         if self.writer is None or self.store is None or self.crawl_id is None:
             return  # the run never started
-        self.writer.close()
+        try:
+            self.writer.close()
+            self._finish(reason)
+        except StoreError as exc:
+            stop_crawl(self.crawler, str(exc))  # only logs it: the crawl is closing
+            logger.error("The crawl is left to resume: %s", exc)
+
+    def _finish(self, reason: str) -> None:
+        assert self.store is not None and self.crawl_id is not None
         story = self.crawler.spider.story
+        if failed(self.crawler):
+            reason = REASON
         settled = None
         if reason not in UNSETTLED and self.config.extract:
             settled = self._settle(story.name)
         # Settling marks the copies itself, on the verdicts it leaves.
-        copies = settled.duplicates if settled else len(mark_duplicates(self.store, story.name))
+        copies = 0
+        if reason != REASON:
+            copies = settled.duplicates if settled else len(mark_duplicates(self.store, story.name))
         stats = self.crawler.stats
         stats.set_value("storycrawl/duplicates", copies)
         figures = RunFigures(

@@ -53,6 +53,14 @@ DOWNLOADER_MIDDLEWARES = {
     # whole, since the capture lifts its limit (see crawler.decompression).
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawler.decompression.BoundedDecompression": 590,
+    # Before RobotsTxtMiddleware too: a page an interrupted crawl archived and did not store
+    # is answered from its WARC record, not fetched again, robots.txt included.
+    "crawler.replay.WarcReplay": 70,
+}
+SPIDER_MIDDLEWARES = {
+    # Next to the engine, after DepthMiddleware (900): a page is stored with the links that
+    # are really scheduled.
+    "crawler.units.PageUnits": 25,
 }
 EXTENSIONS = {
     "crawler.capture.WarcCapture": 100,

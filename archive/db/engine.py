@@ -8,6 +8,7 @@ crawl never writes into a schema this code does not know, and no migration runs 
 from __future__ import annotations
 
 import functools
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -133,6 +134,7 @@ def _migrate(engine: Engine, url: str, stamp: str | None = None) -> None:
 def open_engine(url: str) -> Engine:
     """An engine on a database at the head revision (a new database is created there), or
     a StoreError that says what is wrong and what to run."""
+    _create_sqlite_file(url)
     engine = _engine(url)
     revision, has_tables = _schema_state(engine, url)
     head = head_revision()
@@ -151,6 +153,26 @@ def open_engine(url: str) -> Engine:
         f"database {display_url(url)} {state}, this storycrawl needs {head}: "
         "run `storycrawl db upgrade`"
     )
+
+
+def _create_sqlite_file(url: str) -> None:
+    """A new SQLite database is made beside its path and renamed into place once migrated:
+    a crawl killed while creating it left tables without a revision, a database every
+    later run refused."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # _engine says what is wrong with it
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database)
+    if path.exists() or not path.parent.is_dir():
+        return  # an unusable path: opening it says why
+    partial = path.with_name(path.name + ".partial")
+    for leftover in (partial, *(partial.with_name(partial.name + s) for s in ("-wal", "-shm"))):
+        leftover.unlink(missing_ok=True)
+    _migrate(_engine(parsed.set(database=str(partial)).render_as_string(False)), url)
+    os.replace(partial, path)
 
 
 def upgrade_database(url: str) -> tuple[str | None, str]:

@@ -27,6 +27,9 @@ class PageRecord:
     etag: str | None = None
     last_modified: str | None = None
     state: str = "fetched"  # what its candidate became: accepted, rejected, …
+    kind: str = "page"  # how it was requested: seed, page, feed, sitemap or search
+    #: The links found on it, queued or noted: stored with the page, in its transaction.
+    links: list[Queued | Noted] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,17 @@ class Candidate(Base):
     updated_at: Mapped[datetime]
 
 
+class WarcFile(Base):
+    """A WARC file a crawl wrote, named before it was opened: a resume reads the records
+    of its crawl's files that have no page row (``crawler.replay``)."""
+
+    __tablename__ = "warc_files"
+
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"), index=True)
+    opened_at: Mapped[datetime]
+
+
 class SiteModel(Base):
     """What one outlet's pages repeat: the fingerprints of its chrome (``archive.chrome``)."""
 

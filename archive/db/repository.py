@@ -1,7 +1,8 @@
 """Every query storycrawl makes, in one place: the crawl's writes, and what commands read.
 
-Every page is written with its document and match in the transaction of its batch, so a
-crawl killed at any moment leaves whole pages or none.
+Every page is written with its document and match, its candidate's new state and the
+links found on it, in the transaction of its batch: a crawl killed at any moment leaves
+whole pages or none, and never a URL marked fetched whose page or links are missing.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from datetime import datetime
 from itertools import zip_longest
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from archive.crashpoints import crash_point
 from archive.db import models
 from archive.db.engine import StoreError, now, one_line
 from archive.db.items import (
@@ -35,7 +37,13 @@ from archive.db.items import (
 )
 from archive.extract import Document
 from archive.extract.chrome import SiteModel
+from archive.urls import canonical
 from archive.warc import Original, warc_date
+
+#: Crawls that ended so are done with: a run after them starts afresh, it resumes nothing.
+SETTLED_ENDS = ("finished", "bad_seed")
+#: Candidate states that are no answer from the URL's server: a resume may fetch them.
+UNANSWERED = ("queued", "discovered", "out_of_window", "over_budget", "trap")
 
 
 class Store:
@@ -47,6 +55,8 @@ class Store:
         with Session(self.engine) as session:
             try:
                 yield session
+                session.flush()
+                crash_point("commit")
                 session.commit()
             except SQLAlchemyError as exc:
                 session.rollback()
@@ -84,17 +94,48 @@ class Store:
             if reason == "finished":
                 crawl.story.definition = crawl.definition
 
-    def last_crawl(self, story: str) -> tuple[int, str | None] | None:
-        """The story's latest crawl and how it ended (None: it never did, it was killed)."""
+    def interrupted_crawls(self, story: str) -> tuple[int, ...]:
+        """The story's crawls since its last finished one, newest first: killed, stopped or
+        failed, each resumed in turn by the next. A run resumes them all, so that what any
+        of them fetched is not fetched again."""
         with Session(self.engine) as session:
-            row = session.execute(
+            rows = session.execute(
                 select(models.Crawl.id, models.Crawl.finish_reason)
                 .join(models.Story, models.Story.id == models.Crawl.story_id)
                 .where(models.Story.name == story)
                 .order_by(models.Crawl.id.desc())
-                .limit(1)
-            ).first()
-            return (row[0], row[1]) if row else None
+            )
+            interrupted = []
+            for crawl_id, reason in rows:
+                if reason in SETTLED_ENDS:
+                    break
+                interrupted.append(crawl_id)
+            return tuple(interrupted)
+
+    def add_warc_file(self, crawl_id: int, name: str) -> None:
+        with self.session() as session:
+            session.add(models.WarcFile(name=name, crawl_id=crawl_id, opened_at=now()))
+
+    def warc_files(self, crawl_ids: tuple[int, ...]) -> list[str]:
+        """The WARC files these crawls wrote, oldest first."""
+        with Session(self.engine) as session:
+            return list(
+                session.scalars(
+                    select(models.WarcFile.name)
+                    .where(models.WarcFile.crawl_id.in_(crawl_ids))
+                    .order_by(models.WarcFile.opened_at, models.WarcFile.name)
+                )
+            )
+
+    def stored_records(self, files: list[str]) -> set[tuple[str, int]]:
+        """The records of these files that page rows hold (file, offset)."""
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(models.Page.warc_file, models.Page.warc_offset).where(
+                    models.Page.warc_file.in_(files)
+                )
+            )
+            return {(name, offset) for name, offset in rows}
 
     def archived(self, story: str) -> dict[str, Archived]:
         """The newest capture of every URL the story's crawls fetched, by canonical URL."""
@@ -224,19 +265,19 @@ class Store:
             if lock is not None and lock.holder == holder:
                 session.delete(lock)
 
-    def answered(self, story: str, crawl_id: int) -> frozenset[str]:
-        """The candidates a crawl queued and got an answer for (or a refusal from robots.txt
-        or the network): what a run resuming that crawl must not fetch again. Keyed as the
-        frontier keys them, which a page's own canonical URL (rel=canonical) may not be."""
-        unanswered = ("queued", "discovered", "out_of_window", "over_budget", "trap")
+    def answered(self, story: str, crawl_ids: tuple[int, ...]) -> frozenset[str]:
+        """The candidates these crawls queued and got an answer for (or a refusal from
+        robots.txt or the network): what a run resuming them must not fetch again. Keyed
+        as the frontier keys them, which a page's own canonical URL (rel=canonical) may not
+        be."""
         with Session(self.engine) as session:
             rows = session.scalars(
                 select(models.Candidate.canonical_url)
                 .join(models.Story, models.Story.id == models.Candidate.story_id)
                 .where(
                     models.Story.name == story,
-                    models.Candidate.crawl_id == crawl_id,
-                    models.Candidate.state.not_in(unanswered),
+                    models.Candidate.crawl_id.in_(crawl_ids),
+                    models.Candidate.state.not_in(UNANSWERED),
                 )
             )
             return frozenset(rows)
@@ -278,10 +319,12 @@ class Store:
             )
 
     def write_batch(self, crawl_id: int, story_id: int, items: list[BatchItem]) -> None:
-        """Pages with their documents and verdicts, and frontier changes, in one transaction."""
+        """Pages with their documents and verdicts, and frontier changes, in one transaction.
+        A page comes with its candidate's new state and the links found on it (see
+        :func:`_unit_changes`)."""
         created_at = now()
         with self.session() as session:
-            changes = [i for i in items if not isinstance(i, PageRecord)]
+            changes = [c for item in items for c in _unit_changes(item)]
             _change_candidates(session, story_id, crawl_id, changes, created_at)
             for record in items:
                 if not isinstance(record, PageRecord):
@@ -382,6 +425,18 @@ class Store:
                 _add_document(session, page, item, created_at, story_id)
 
 
+def _unit_changes(item: BatchItem) -> list[Queued | Decided | Noted]:
+    """The frontier changes an item makes: a page's are the links found on it, then its
+    own new state (the URL it was fetched by, which a redirect's target gets a row for)."""
+    if not isinstance(item, PageRecord):
+        return [item]
+    score = None if item.score is None else round(item.score, 4)
+    state = Decided(
+        canonical(item.url), item.state, score, item.reasons or None, url=item.url, kind=item.kind
+    )
+    return [*item.links, state]
+
+
 def _alive(holder: str) -> bool:
     """Whether a lock holder ("host:pid") still runs; a holder on another host is assumed
     alive, its lock going stale only with age."""
@@ -440,7 +495,7 @@ def _candidate_row(
         # A request queued again (a retry, a resumed run's frontier) comes without the
         # score and features of the link it was found by: they stay as they were.
         row |= _known(score=change.score, features=change.features)
-        return ("upsert", tuple(c for c in row if c not in _CANDIDATE_KEY)), row
+        return ("queue", tuple(c for c in row if c not in _CANDIDATE_KEY)), row
     if isinstance(change, Noted):
         row = dict(
             key, url=change.url, kind=change.kind, state=change.state, priority=0, depth=0,
@@ -464,7 +519,9 @@ def _known(**values: Any) -> dict[str, Any]:
 
 def _candidate_statement(session: Session, kind: str, columns: tuple[str, ...]):
     """An executemany statement on candidates: an upsert setting ``columns`` of an existing
-    row, an insert that leaves an existing row alone ("note"), or an update of ``columns``."""
+    row, an insert that leaves an existing row alone ("note"), an update of ``columns``, or
+    a queueing: an upsert that leaves alone a URL this crawl got an answer for already (a
+    page's links are stored with it, maybe after a page they lead to was)."""
     table = models.Candidate.__table__
     if kind == "update":  # the rows' other keys are the columns it sets
         return update(table).where(
@@ -474,8 +531,16 @@ def _candidate_statement(session: Session, kind: str, columns: tuple[str, ...]):
     statement = _insert(session, table)
     if kind == "note":
         return statement.on_conflict_do_nothing(index_elements=list(_CANDIDATE_KEY))
+    unanswered = None
+    if kind == "queue":
+        excluded = statement.excluded
+        # Literal states: executemany takes no expanding IN parameters.
+        states = [literal_column(f"'{state}'") for state in UNANSWERED]
+        unanswered = (table.c.crawl_id != excluded.crawl_id) | table.c.state.in_(states)
     return statement.on_conflict_do_update(
-        index_elements=list(_CANDIDATE_KEY), set_={c: statement.excluded[c] for c in columns}
+        index_elements=list(_CANDIDATE_KEY),
+        set_={c: statement.excluded[c] for c in columns},
+        where=unanswered,
     )
 
 

@@ -1,10 +1,13 @@
 """Batched writes on one background thread: the reactor never waits on the database, and
-SQLite sees a single writer."""
+SQLite sees a single writer. After a batch fails no other is written: batches are written
+in order, and a later one may hold the links of a page in the one that failed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from archive.db.engine import StoreError
 from archive.db.items import BatchItem
 from archive.db.repository import Store
 
@@ -12,8 +15,17 @@ from archive.db.repository import Store
 class BatchWriter:
     """Collects page records and writes them in batches on one background thread."""
 
-    def __init__(self, store: Store, crawl_id: int, story_id: int, batch_size: int):
+    def __init__(
+        self,
+        store: Store,
+        crawl_id: int,
+        story_id: int,
+        batch_size: int,
+        on_failure: Callable[[StoreError], None] | None = None,
+    ):
         self.store = store
+        self.on_failure = on_failure  # called on the writer's thread, once
+        self.failure: StoreError | None = None
         self.crawl_id = crawl_id
         self.story_id = story_id
         self.batch_size = batch_size
@@ -30,9 +42,20 @@ class BatchWriter:
 
     def flush(self) -> Future:
         batch, self._pending = self._pending, []
-        future = self._thread.submit(self.store.write_batch, self.crawl_id, self.story_id, batch)
+        future = self._thread.submit(self._write, batch)
         self._sent = [f for f in self._sent if not f.done() or f.exception()] + [future]
         return future
+
+    def _write(self, batch: list[BatchItem]) -> None:
+        if self.failure:
+            raise self.failure
+        try:
+            self.store.write_batch(self.crawl_id, self.story_id, batch)
+        except StoreError as exc:
+            self.failure = exc
+            if self.on_failure:
+                self.on_failure(exc)
+            raise
 
     def close(self) -> None:
         """Write what is left and wait for every batch; raise the first write that failed."""

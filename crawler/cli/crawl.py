@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from crawler.cli.errors import BadInput, StoryBusy, guarded
+from crawler.cli.errors import BadInput, StorageFailed, StoryBusy, guarded
 from crawler.cli.storage import SET_OPTION, project_settings, setting_overrides
 
 if TYPE_CHECKING:
@@ -43,7 +43,10 @@ def run_crawl(
 
     from crawler.config import Config
     from crawler.spiders.story import StorySpider
+    from crawler.storage_failure import ERROR_STAT
 
+    # A full disk fails every log line too: logging would print a traceback for each.
+    logging.raiseExceptions = False
     settings = crawl_settings(story, overrides)
     config = guarded(lambda: Config.from_settings(settings))
     guarded(config.prepare_storage)
@@ -54,6 +57,8 @@ def run_crawl(
     process.start()
     if failures:
         raise click.ClickException(f"the crawl failed: {failures[0].getErrorMessage()}")
+    if error := crawler.stats.get_value(ERROR_STAT):
+        raise StorageFailed(f"{error}; the crawl stopped, run it again to resume")
     spider = crawler.spider
     if spider is not None and spider.locked_by:
         raise StoryBusy(f"story {story.name!r} is being crawled already, by {spider.locked_by}")

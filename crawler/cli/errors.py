@@ -1,6 +1,7 @@
 """How the command ends when something is wrong: one line on stderr and an exit status.
 
-Bad input ends in status 2, before anything stored is touched; a story another run is
+Bad input ends in status 2, before anything stored is touched, and so does a crawl that
+cannot store what it fetches (a full disk, a database gone); a story another run is
 crawling ends in 75 (EX_TEMPFAIL), which cron and the scheduler take as "try later".
 """
 
@@ -20,6 +21,11 @@ class BadInput(click.ClickException):
 
     def show(self, file: Any = None) -> None:
         click.echo(f"storycrawl: error: {self.format_message()}", err=True)
+
+
+class StorageFailed(BadInput):
+    """The crawl stopped because what it fetched could not be stored; what was stored is
+    whole, and the next run resumes."""
 
 
 class StoryBusy(click.ClickException):

@@ -28,6 +28,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.coding import TooLarge
+from archive.db.engine import StoreError
 from archive.db.items import Decided, Noted, PageRecord
 from archive.db.repository import Store
 from archive.extract import Document, Extraction, ExtractorPool
@@ -194,7 +195,10 @@ class StorySpider(Spider):
         if self._pool:
             self._pool.close()
         if reason != "story_locked":
-            self.store.release_lock(self.story.name, self._lock_holder)
+            try:
+                self.store.release_lock(self.story.name, self._lock_holder)
+            except StoreError as exc:  # the next run takes over the lock of a dead holder
+                logger.error("Run lock not released: %s", exc)
 
     # -- requests -------------------------------------------------------------------------
 

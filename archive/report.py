@@ -265,7 +265,7 @@ def _article(article: Article, copies: list[Article], replay: str | None, story:
     )
     listed = "".join(
         f'<li id="{c.anchor}"><a href="{_e(c.url)}">{_e(c.outlet)}</a>, '
-        f'{c.date or "undated"}, score {c.score:.2f}</li>'
+        f"{c.date or 'undated'}, score {c.score:.2f}</li>"
         for c in copies
     )
     copies_html = (
@@ -309,8 +309,8 @@ def _runs_table(runs: list[Run]) -> str:
 def render_report(report: StoryReport, replay_url: str | None = None) -> str:
     """The report as one HTML document with everything inline."""
     originals = report.originals
-    window = " – ".join(
-        str(report.definition[k]) for k in ("since", "until") if report.definition.get(k)
+    window = " &ndash; ".join(
+        _e(report.definition[k]) for k in ("since", "until") if report.definition.get(k)
     )
     outlets = len({a.outlet for a in report.matches})
     seeds = "".join(
@@ -337,7 +337,7 @@ def render_report(report: StoryReport, replay_url: str | None = None) -> str:
 <h1>{_e(report.name)}</h1>
 <p>{len(originals)} articles judged same-story on {outlets} outlets{
         f", {copies} syndicated copies" if copies else ""
-    }{f", window {_e(window)}" if window else ""}; {len(report.runs)} crawls.</p>
+    }{f", window {window}" if window else ""}; {len(report.runs)} crawls.</p>
 <details><summary>Seeds</summary><ul>{seeds}</ul></details></header>
 <h2>Timeline</h2>
 <p class="small">One mark per matched article at its publication date; a hollow mark is a

@@ -105,13 +105,14 @@ def extract_page(html: str | bytes, url: str, model: SiteModel | None = None) ->
     pagetype = (result.pagetype or "").lower()
     words = len(text.split())
     is_article = pagetype in _ARTICLE_TYPES or (not pagetype and words >= MIN_ARTICLE_WORDS)
+    title = metadata.headline(facts, result.title, result.sitename)
     document = Document(
         url=url,
         canonical_url=result.url if result.url and result.url.startswith("http") else None,
-        title=metadata.headline(facts, result.title, result.sitename),
+        title=title,
         author=metadata.authors(result.author, facts, result.sitename),
         date=result.date,
-        sitename=result.sitename,
+        sitename=metadata.site_name(facts, result.sitename, title),
         language=facts.language,
         text=text,
         simhash=f"{simhash(text):016x}",

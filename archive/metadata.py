@@ -163,6 +163,24 @@ def headline(facts: PageFacts, found: str | None, sitename: str | None) -> str |
     return found or None
 
 
+def site_name(facts: PageFacts, found: str | None, title: str | None) -> str | None:
+    """The outlet's name. trafilatura falls back to the host ("127.0.0.7:8018",
+    "example.com") when the page declares no name; the <title>'s end that is not the
+    headline ("Headline | The Asia Ledger") names the site better."""
+    if found and not _is_host(found):
+        return found
+    segments = _SEPARATOR.split(facts.html_title or "")
+    if len(segments) > 1 and title:
+        for segment in (segments[-1], segments[0]):
+            if segment and not _within(_norm(segment), _norm(title)):
+                return segment
+    return found
+
+
+def _is_host(name: str) -> bool:
+    return not any(c.isspace() for c in name) and ("." in name or ":" in name)
+
+
 def _clean(text: str) -> str:
     """Whitespace collapsed and entities decoded: some CMSs escape their <title> twice."""
     return " ".join(html.unescape(text).split())

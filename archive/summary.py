@@ -32,27 +32,49 @@ class Candidate:
 
     url: str
     state: str
+    kind: str
     score: float | None
     features: dict
-    title: str | None
-    date: str | None
+    title: str | None = None
+    date: str | None = None
+    duplicate_of: str | None = None
 
     @property
     def why(self) -> str:
-        """The decisive feature in a few words: what a user reads in `storycrawl show`."""
+        """The decisive feature in a few words: what a user reads in `storycrawl show`.
+        Never empty: a row without a reason leaves the user guessing."""
         f = self.features
         if f.get("seed"):
             return "seed"
-        for key in ("rejected", "decision", "window", "rule", "error"):
+        if self.state == "duplicate" and self.duplicate_of:
+            return f"a syndicated copy of {self.duplicate_of}"
+        for key in ("rejected", "decision", "window", "rule", "error", "decisive"):
             if f.get(key):
                 return str(f[key])
         if self.state == "redirected":
             return f"to {f.get('to')}"
-        if self.state == "discovered" and "link_score" in f:
+        if self.state in ("discovered", "queued") and "link_score" in f:
             return f"link score {f['link_score']:.2f}: {f.get('text') or 'no anchor text'}"
-        if self.state == "rejected":
-            return "scored below the threshold"
-        return ""
+        return _STATE_WHY.get((self.state, self.kind)) or _STATE_WHY.get(
+            (self.state, None), self.state.replace("_", " ")
+        )
+
+
+#: What a state says when no feature tells more, by (state, kind); kind None: any kind.
+_STATE_WHY = {
+    ("fetched", "feed"): "a feed: read for its entries",
+    ("fetched", "sitemap"): "a sitemap: read for its entries",
+    ("fetched", "search"): "search results: read for coverage elsewhere",
+    ("fetched", None): "a listing or a page not judged: read for its links",
+    ("queued", None): "waiting to be fetched",
+    ("discovered", None): "seen, not worth fetching",
+    ("rejected", None): "scored below the threshold",
+    ("accepted", None): "judged the same story",
+    ("blocked_by_robots", None): "disallowed by robots.txt",
+    ("failed", None): "the server answered with an error",
+    ("over_budget", None): "the page budget was spent",
+    ("trap", None): "a crawler trap",
+}
 
 
 #: The order `show` lists states in: what the story holds first.
@@ -132,16 +154,16 @@ def story_candidates(store: Store, name: str, state: str | None = None) -> list[
         if story is None:
             raise StoreError(f"unknown story {name!r}")
         documents = {
-            page.canonical_url: (document.title, document.date)
-            for page, document, _ in newest_verdicts(session, story.id)
+            page.canonical_url: (document.title, document.date, match.duplicate_of)
+            for page, document, match in newest_verdicts(session, story.id)
         }
         query = select(models.Candidate).where(models.Candidate.story_id == story.id)
         if state:
             query = query.where(models.Candidate.state == state)
         candidates = [
             Candidate(
-                c.url, c.state, c.score, c.features or {},
-                *documents.get(c.canonical_url, (None, None)),
+                c.url, c.state, c.kind, c.score, c.features or {},
+                *documents.get(c.canonical_url, (None, None, None)),
             )
             for c in session.scalars(query)
         ]  # fmt: skip

@@ -82,7 +82,10 @@ class StorePipeline:
         assert self.writer is not None
         if isinstance(item, PageRecord):
             score = None if item.score is None else round(item.score, 4)
-            self.writer.add(Decided(canonical(item.url), item.state, score, item.reasons or None))
+            reasons = item.reasons or None
+            if item.state == "failed":  # an error page: its status is why
+                reasons = {"error": f"answered HTTP {item.status}"}
+            self.writer.add(Decided(canonical(item.url), item.state, score, reasons))
         sent = self.writer.add(item)
         if sent is not None:
             await asyncio.wrap_future(sent)

@@ -118,12 +118,17 @@ SUMMARY_ROWS = 50
 
 
 def summary(
-    story: StoryDefinition, stats: dict, config: Config, export_path: Path | None = None
+    story: StoryDefinition,
+    stats: dict,
+    config: Config,
+    export_path: Path | None = None,
+    report_path: Path | None = None,
 ) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from archive.export import ExportFilter, export_records
+    from archive.report import outlet_name
 
     store = guarded(config.store)
     # Streamed: a story of many thousand matches must not be held in memory to be counted.
@@ -143,7 +148,7 @@ def summary(
     for column in ("title", "outlet", "date", "score"):
         table.add_column(column)
     for record in sorted(records, key=lambda r: r["date"] or ""):
-        outlet = record["sitename"] or record["url"].split("/")[2]
+        outlet = outlet_name(record["sitename"], record["url"])
         table.add_row(record["title"] or "", outlet, record["date"] or "", f"{record['score']:.2f}")
     console.print(table)
     warc_files = sorted(p.name for p in config.warc_dir.glob("*.warc.gz"))
@@ -162,6 +167,29 @@ def summary(
     console.print(f"database:       {config.db_url}")
     if export_path:
         console.print(f"export:         {export_path}")
+    if report_path:
+        console.print(f"report:         {report_path} (open it in a browser)")
+    console.print(next_steps(story, config, exported=bool(export_path), reported=bool(report_path)))
+
+
+def next_steps(story: StoryDefinition, config: Config, exported: bool, reported: bool) -> str:
+    """The commands a user runs next on what the crawl kept, ready to paste."""
+    import shlex
+
+    where = f" --data {shlex.quote(str(config.data_dir))}"
+    name = shlex.quote(story.name)
+    steps = [
+        (f"storycrawl show {name}{where} --limit 20", "every URL met, and why"),
+        (f"storycrawl stories{where}", "every story's crawls, matches, next run"),
+    ]
+    if not exported:
+        steps.insert(0, (f"storycrawl export --story {name}{where} --out {name}.jsonl",
+                         "the corpus: also csv, parquet, txt, wacz"))  # fmt: skip
+    if not reported:
+        steps.insert(0, (f"storycrawl report {name}{where}",
+                         "an HTML page of the story, with its timeline"))  # fmt: skip
+    width = max(len(command) for command, _ in steps)
+    return "next:\n" + "\n".join(f"  {c:<{width}}  # {why}" for c, why in steps)
 
 
 @click.command()
@@ -181,10 +209,6 @@ def schedule(stories: Path, scrapy_settings: tuple[str, ...]) -> None:
         serve(scheduled, extra)
 
 
-#: A fixed port keeps the demo's URLs, and so its archive, the same from run to run.
-DEMO_PORT = 8018
-
-
 @click.command()
 @click.option(
     "--data",
@@ -196,15 +220,17 @@ DEMO_PORT = 8018
 @click.option(
     "--port",
     type=int,
-    default=DEMO_PORT,
+    default=0,
     show_default=True,
-    help="Port of the news web on each of its loopback addresses (0: any free).",
+    help="Port of the news web on each of its loopback addresses (0: any free one).",
 )
 def demo(data: Path, port: int) -> None:
     """Serve the bundled offline news web on loopback and follow its story."""
     from archive.export import ExportFilter, export_records
     from archive.formats import write_jsonl
     from crawler.cli.corpus import atomically, write_text_file
+    from crawler.cli.report import write_report
+    from crawler.cli.storage import Storage
     from crawler.demo import NewsWeb
     from crawler.demo.crawl import DEMO_SETTINGS, demo_story
 
@@ -225,4 +251,5 @@ def demo(data: Path, port: int) -> None:
     export_path = data / f"{story.name}.jsonl"
     records = export_records(store, ExportFilter(story=story.name))
     atomically(export_path, lambda path: write_text_file(path, write_jsonl, records))
-    summary(story, stats, config, export_path)
+    report_path = write_report(Storage(data), story.name, data / f"{story.name}.html", None)
+    summary(story, stats, config, export_path, report_path)

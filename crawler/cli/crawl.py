@@ -34,6 +34,13 @@ def crawl_settings(story: StoryDefinition, overrides: dict[str, Any] | None = No
     return settings
 
 
+def story_config(story: StoryDefinition, overrides: dict[str, Any] | None = None) -> Config:
+    """The Config a crawl of the story runs with: where its data and database are."""
+    from crawler.config import Config
+
+    return guarded(lambda: Config.from_settings(crawl_settings(story, overrides)))
+
+
 def run_crawl(
     story: StoryDefinition, overrides: dict[str, Any] | None = None
 ) -> tuple[dict, Config]:
@@ -41,12 +48,13 @@ def run_crawl(
     from scrapy.crawler import CrawlerProcess
     from twisted.python.failure import Failure
 
-    from crawler.config import Config
+    from crawler.logs import apply_log_format
     from crawler.spiders.story import StorySpider
 
     settings = crawl_settings(story, overrides)
-    config = guarded(lambda: Config.from_settings(settings))
+    config = story_config(story, overrides)
     guarded(config.prepare_storage)
+    guarded(lambda: apply_log_format(settings))  # before Scrapy logs its first line
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(StorySpider)
     failures: list[Failure] = []
@@ -103,13 +111,35 @@ def _with_crawl_options(command: Callable) -> Callable:
 @click.command()
 @click.argument("story_file", required=False, type=click.Path(path_type=Path))
 @_with_crawl_options
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="The log file's lines: Scrapy's text, or one JSON object a line.",
+)
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "live", "lines", "off"]),
+    help="Progress on standard output: redrawn in place (live, on a terminal), "
+    "a line every few seconds, or none.",
+)
 @SET_OPTION
-def crawl(story_file: Path | None, scrapy_settings: tuple[str, ...], **options: Any) -> None:
+def crawl(
+    story_file: Path | None,
+    log_format: str | None,
+    progress: str | None,
+    scrapy_settings: tuple[str, ...],
+    **options: Any,
+) -> None:
     """Crawl a story given as STORY.toml and/or options."""
     from crawler.storyfile import build_story, load_story_file
 
     story = guarded(lambda: build_story(load_story_file(story_file) if story_file else {}, options))
-    stats, config = run_crawl(story, setting_overrides(scrapy_settings))
+    overrides: dict[str, Any] = setting_overrides(scrapy_settings)
+    if log_format:
+        overrides["STORYCRAWL_LOG_FORMAT"] = log_format
+    if progress:
+        overrides["STORYCRAWL_PROGRESS"] = progress
+    stats, config = run_crawl(story, overrides)
     summary(story, stats, config)
 
 
@@ -169,7 +199,8 @@ def summary(
         console.print(f"export:         {export_path}")
     if report_path:
         console.print(f"report:         {report_path} (open it in a browser)")
-    console.print(next_steps(story, config, exported=bool(export_path), reported=bool(report_path)))
+    steps = next_steps(story, config, exported=bool(export_path), reported=bool(report_path))
+    console.print(steps, soft_wrap=True)  # commands to paste: never cut into lines
 
 
 def next_steps(story: StoryDefinition, config: Config, exported: bool, reported: bool) -> str:
@@ -188,8 +219,7 @@ def next_steps(story: StoryDefinition, config: Config, exported: bool, reported:
     if not reported:
         steps.insert(0, (f"storycrawl report {name}{where}",
                          "an HTML page of the story, with its timeline"))  # fmt: skip
-    width = max(len(command) for command, _ in steps)
-    return "next:\n" + "\n".join(f"  {c:<{width}}  # {why}" for c, why in steps)
+    return "next:\n" + "\n".join(f"  {command}   # {why}" for command, why in steps)
 
 
 @click.command()
@@ -205,8 +235,15 @@ def schedule(stories: Path, scrapy_settings: tuple[str, ...]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory(prefix="storycrawl-schedule-") as workdir:
         scheduled = guarded(lambda: load_schedule(stories, Path(workdir)))
+        overrides = setting_overrides(scrapy_settings)
+        stores = {
+            item.story.name: guarded(
+                lambda item=item: story_config(item.story, overrides).prepare_storage()
+            )
+            for item in scheduled
+        }
         extra = [arg for item in scrapy_settings for arg in ("-s", item)]
-        serve(scheduled, extra)
+        serve(scheduled, extra, stores)
 
 
 @click.command()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from datetime import UTC, datetime
 
 import click
 
@@ -28,7 +27,6 @@ def stories(storage: Storage) -> None:
     from rich.table import Table
 
     from archive.summary import story_summaries
-    from crawler.schedule import next_run
 
     store = storage.open()
     table = Table(title="Stories")
@@ -39,7 +37,7 @@ def stories(storage: Storage) -> None:
     when = "%Y-%m-%d %H:%M UTC"
     for story in story_summaries(store):
         last = story.last_crawl.strftime(when) if story.last_crawl else "never"
-        upcoming = next_run(story.schedule, datetime.now(UTC))
+        upcoming = story.next_run
         table.add_row(
             story.name, str(story.crawls), str(story.pages), str(story.matches), last,
             story.last_finish or "", str(story.last_new_matches or 0),

@@ -149,6 +149,7 @@ def open_engine(url: str) -> Engine:
             # Two processes may create one new database at once (two schedulers starting
             # together): the one that lost the race finds the winner's schema in place.
             if _schema_state(engine, url)[0] != head:
+                engine.dispose()
                 raise
         return engine
     engine.dispose()

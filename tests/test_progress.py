@@ -92,7 +92,8 @@ def test_progress_on_a_terminal_is_a_table_redrawn_in_place(
             break
         screen += chunk
     os.close(controller)
-    assert crawl.wait(timeout=120) == 0, crawl.stderr.read()
+    _, err = crawl.communicate(timeout=120)
+    assert crawl.returncode == 0, err
     text = screen.decode(errors="replace")
     assert text.count("elapsed") >= 3, text[-3000:]
     assert "\x1b[" in text  # cursor moves: the table is redrawn, not printed again

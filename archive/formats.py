@@ -15,7 +15,7 @@ import json
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -45,7 +45,7 @@ def write_csv(records: Iterable[dict], out: TextIO) -> int:
 
 def _parquet_schema(pa):
     types = {
-        "date": pa.timestamp("s"),  # a publication day, as a timestamp at midnight
+        "date": pa.date32(),  # a publication day: no time of day, no time zone to guess
         "fetched_at": pa.timestamp("us", tz="UTC"),
         "score": pa.float64(),
         "is_match": pa.bool_(),
@@ -58,13 +58,14 @@ def _parquet_schema(pa):
 
 def _typed(record: dict) -> dict:
     typed = dict(record)
-    typed["date"] = datetime.fromisoformat(record["date"][:10]) if record["date"] else None
+    typed["date"] = date.fromisoformat(record["date"][:10]) if record["date"] else None
     typed["fetched_at"] = datetime.fromisoformat(record["fetched_at"]).astimezone(UTC)
     return typed
 
 
 def write_parquet(records: Iterable[dict], path: Path) -> int:
-    """Parquet with real types (timestamps, floats, booleans), written a batch at a time."""
+    """Parquet with real types (dates, timestamps, floats, booleans), written a batch at a
+    time against one schema: a column null in every row still has its type."""
     import pyarrow as pa  # imported here: it takes longer to load than every other command
     import pyarrow.parquet as pq
 

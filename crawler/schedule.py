@@ -9,7 +9,9 @@ lock in the database and a run that finds it taken exits with status 75, logged 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +24,7 @@ import tomli_w
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from archive.db.repository import Store
 from crawler.cli.errors import EXIT_STORY_BUSY
 from crawler.storyfile import (
     StoryDefinition,
@@ -46,16 +49,6 @@ def trigger(story: StoryDefinition) -> CronTrigger:
         return CronTrigger.from_crontab(story.schedule or "", timezone=UTC)
     except ValueError as exc:
         raise StoryError(f"story {story.name!r}: schedule {story.schedule!r}: {exc}") from None
-
-
-def next_run(schedule: str | None, after: datetime) -> datetime | None:
-    """When a schedule fires next after ``after`` (None for no or a bad schedule)."""
-    if not schedule:
-        return None
-    try:
-        return CronTrigger.from_crontab(schedule, timezone=UTC).get_next_fire_time(None, after)
-    except ValueError:
-        return None
 
 
 def load_schedule(source: Path, workdir: Path) -> list[Scheduled]:
@@ -89,15 +82,34 @@ def load_schedule(source: Path, workdir: Path) -> list[Scheduled]:
 
 
 class Runner:
-    """Starts one crawl process per firing and keeps track of those still running."""
+    """Starts one crawl process per firing and keeps track of those still running; keeps
+    each story's next run in its database while it runs it, and logs each run's figures."""
 
-    def __init__(self, extra_args: list[str]):
+    def __init__(self, extra_args: list[str], stores: dict[str, Store]):
         self.extra_args = extra_args
+        self.stores = stores  # each story's database, by story name
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
         self._running: dict[str, subprocess.Popen] = {}
         self._lock = threading.Lock()
 
+    def announce(self, scheduled: Scheduled) -> None:
+        """Record when the story runs next: `storycrawl stories` shows it."""
+        upcoming = scheduled.trigger.get_next_fire_time(None, datetime.now(UTC))
+        logger.info("story %s: schedule %r, next run %s",
+                    scheduled.story.name, scheduled.story.schedule, upcoming)  # fmt: skip
+        self.stores[scheduled.story.name].set_schedule(
+            scheduled.story.name, self.holder, scheduled.story.schedule or "",
+            upcoming.astimezone(UTC).replace(tzinfo=None) if upcoming else None,
+        )  # fmt: skip
+
+    def withdraw(self) -> None:
+        """A stopped scheduler runs nothing more: its stories' next runs are forgotten."""
+        for store in {id(s): s for s in self.stores.values()}.values():
+            store.clear_schedules(self.holder)
+
     def run(self, scheduled: Scheduled) -> None:
         name = scheduled.story.name
+        self.announce(scheduled)
         command = [
             sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())",
             "crawl", str(scheduled.file), *self.extra_args,
@@ -113,11 +125,22 @@ class Runner:
         took = time.monotonic() - started
         last = (err or b"").decode(errors="replace").strip().splitlines()[-1:] or [""]
         if crawl.returncode == 0:
-            logger.info("story %s: run finished in %.1f s", name, took)
+            logger.info("story %s: run finished in %.1f s: %s", name, took, self._figures(name))
         elif crawl.returncode == EXIT_STORY_BUSY:
             logger.info("story %s: skipped, %s", name, last[0].removeprefix("storycrawl: "))
         else:
             logger.error("story %s: run failed (status %s): %s", name, crawl.returncode, last[0])
+
+    def _figures(self, name: str) -> str:
+        """The run's summary as one log line, from what the crawl recorded."""
+        latest = self.stores[name].latest_run(name)
+        if latest is None:
+            return "no crawl recorded"
+        reason, f = latest
+        return (
+            f"{f.pages_fetched} pages fetched ({f.new_pages} new, {f.changed_pages} changed, "
+            f"{f.not_modified} not modified), {f.new_matches} new matches; {reason}"
+        )
 
     def stop(self) -> None:
         """Ask running crawls to stop as Ctrl-C would: they close their WARCs and rows."""
@@ -127,19 +150,16 @@ class Runner:
             crawl.send_signal(signal.SIGTERM)
 
 
-def serve(scheduled: list[Scheduled], extra_args: list[str]) -> None:
+def serve(scheduled: list[Scheduled], extra_args: list[str], stores: dict[str, Store]) -> None:
     """Run until SIGTERM or SIGINT, then let running crawls finish their stop cleanly."""
     scheduler = BlockingScheduler(timezone=UTC)
-    runner = Runner(extra_args)
+    runner = Runner(extra_args, stores)
     for item in scheduled:
         scheduler.add_job(
             runner.run, item.trigger, args=[item], id=item.story.name, name=item.story.name,
             max_instances=1, coalesce=True, misfire_grace_time=60,
         )  # fmt: skip
-        logger.info(
-            "story %s: schedule %r, next run %s", item.story.name, item.story.schedule,
-            item.trigger.get_next_fire_time(None, datetime.now(UTC)),
-        )  # fmt: skip
+        runner.announce(item)
 
     def stop(signum: int, _frame: object) -> None:
         logger.info("received %s: stopping", signal.Signals(signum).name)
@@ -148,5 +168,8 @@ def serve(scheduled: list[Scheduled], extra_args: list[str]) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    scheduler.start()
+    try:
+        scheduler.start()
+    finally:
+        runner.withdraw()
     logger.info("stopped")

@@ -342,7 +342,8 @@ def test_scrapy_crawl_story_works_from_anywhere(news_web: NewsWeb, tmp_path: Pat
         [str(Path(sys.executable).with_name("scrapy")), "crawl", "story",
          "-a", f"story={story_file}",
          *(arg for name, value in settings.items() for arg in ("-s", f"{name}={value}"))],
-        cwd=tmp_path, env={**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"},
+        # No scrapy.cfg here or above, no SCRAPY_SETTINGS_MODULE: as after `pip install`.
+        cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

@@ -6,8 +6,10 @@ import csv
 import json
 import subprocess
 import sys
+from datetime import date
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -44,8 +46,11 @@ def test_parquet_and_jsonl_load_with_the_right_types(crawl: CrawlRun, tmp_path) 
     assert export(crawl, "--format", "parquet", "--out", str(out)).returncode == 0
     table = pq.read_table(out)
     assert tuple(table.schema.names) == EXPORT_FIELDS
+    # The publication date is a day, not a naive timestamp at midnight.
+    assert table.schema.field("date").type == pa.date32()
+    days = [r["date"] and date.fromisoformat(r["date"][:10]) for r in crawl.export()]
+    assert table.column("date").to_pylist() == days
     frame = pd.read_parquet(out)
-    assert str(frame["date"].dtype).startswith("datetime64")
     assert str(frame["fetched_at"].dtype).startswith("datetime64") and "UTC" in str(
         frame["fetched_at"].dtype
     )
@@ -56,6 +61,26 @@ def test_parquet_and_jsonl_load_with_the_right_types(crawl: CrawlRun, tmp_path) 
     assert str(lines["date"].dtype).startswith("datetime64")
     assert str(lines["fetched_at"].dtype).startswith("datetime64")
     assert lines["score"].dtype == "float64"
+
+
+def test_parquet_columns_null_in_every_row_keep_their_type(crawl: CrawlRun, tmp_path) -> None:
+    out = tmp_path / "c.parquet"
+    # Northwire's pages name no author, and no copy points at another of its articles.
+    rows = [r for r in crawl.export() if r["sitename"] == "Northwire"]
+    assert rows and all(r["author"] is None and r["duplicate_of"] is None for r in rows)
+    site = rows[0]["url"].split("/")[2].split(":")[0]
+    assert export(crawl, "--format", "parquet", "--site", site, "--out", str(out)).returncode == 0
+    table = pq.read_table(out)
+    assert table.num_rows == len(rows)
+    assert table.column("author").null_count == len(rows)
+    for name in ("author", "duplicate_of"):
+        assert table.schema.field(name).type == pa.string(), name
+    empty = tmp_path / "empty.parquet"
+    assert (
+        export(crawl, "--format", "parquet", "--min-score", "2", "--out", str(empty)).returncode
+        == 0
+    )
+    assert pq.read_table(empty).schema == table.schema
 
 
 def test_txt_writes_one_file_per_article_and_metadata(crawl: CrawlRun, tmp_path) -> None:

@@ -120,6 +120,10 @@ def _migrate(engine: Engine, url: str, stamp: str | None = None) -> None:
                 # pointing at it would refuse; the pragma only takes outside a transaction.
                 connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 connection.commit()
+                # One write transaction for every step: the sqlite3 module commits each
+                # CREATE TABLE of its own otherwise, and a second process starting at the
+                # same moment would find a database half made.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             config = alembic_config(connection)
             if stamp:
                 command.stamp(config, stamp)
@@ -141,7 +145,14 @@ def open_engine(url: str) -> Engine:
     if revision == head:
         return engine
     if revision is None and not has_tables:
-        _migrate(engine, url)
+        try:
+            _migrate(engine, url)
+        except StoreError:
+            # Two processes may create one new database at once (two schedulers starting
+            # together): the one that lost the race finds the winner's schema in place.
+            if _schema_state(engine, url)[0] != head:
+                engine.dispose()
+                raise
         return engine
     engine.dispose()
     state = (

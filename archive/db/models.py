@@ -167,3 +167,15 @@ class StoryLock(Base):
     story: Mapped[str] = mapped_column(String(200), primary_key=True)
     holder: Mapped[str] = mapped_column(String(300))
     acquired_at: Mapped[datetime]
+
+
+class StorySchedule(Base):
+    """A story a running scheduler (``storycrawl schedule``) will crawl, and when next."""
+
+    __tablename__ = "story_schedules"
+
+    story: Mapped[str] = mapped_column(String(200), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(300))  # host:pid of the scheduler
+    schedule: Mapped[str] = mapped_column(String(200))
+    next_run: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

@@ -11,11 +11,12 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import datetime
 from itertools import zip_longest
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, literal_column, select, update
+from sqlalchemy import Engine, bindparam, delete, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -246,7 +247,7 @@ class Store:
                     lock = session.get(models.StoryLock, story, with_for_update=True)
                     if lock is not None:
                         age = (now() - lock.acquired_at).total_seconds()
-                        if age < stale_after and _alive(lock.holder):
+                        if age < stale_after and holder_alive(lock.holder):
                             since = f"{lock.acquired_at:%Y-%m-%d %H:%M:%S} UTC"
                             return f"{lock.holder} since {since}"
                         session.delete(lock)
@@ -258,6 +259,41 @@ class Store:
             except SQLAlchemyError as exc:
                 raise StoreError(f"database error: {one_line(exc)}") from exc
         raise StoreError(f"could not take the run lock of story {story!r}")
+
+    def set_schedule(
+        self, story: str, holder: str, schedule: str, next_run: datetime | None
+    ) -> None:
+        """Record that a scheduler (``holder``) runs the story, and when it will next."""
+        with self.session() as session:
+            row = session.get(models.StorySchedule, story)
+            if row is None:
+                row = models.StorySchedule(story=story)
+                session.add(row)
+            row.holder, row.schedule, row.next_run = holder, schedule, next_run
+            row.updated_at = now()
+
+    def clear_schedules(self, holder: str) -> None:
+        """A stopping scheduler's stories have no next run any more (unless another
+        scheduler took them over since)."""
+        with self.session() as session:
+            session.execute(
+                delete(models.StorySchedule).where(models.StorySchedule.holder == holder)
+            )
+
+    def latest_run(self, story: str) -> tuple[str | None, RunFigures] | None:
+        """How the story's latest crawl ended, and its figures: what a scheduler logs."""
+        with Session(self.engine) as session:
+            crawl = session.scalar(
+                select(models.Crawl)
+                .join(models.Story, models.Story.id == models.Crawl.story_id)
+                .where(models.Story.name == story)
+                .order_by(models.Crawl.id.desc())
+                .limit(1)
+            )
+            if crawl is None:
+                return None
+            figures = {f.name: getattr(crawl, f.name) or 0 for f in fields(RunFigures)}
+            return crawl.finish_reason, RunFigures(**figures)
 
     def release_lock(self, story: str, holder: str) -> None:
         with self.session() as session:
@@ -431,15 +467,16 @@ def _unit_changes(item: BatchItem) -> list[Queued | Decided | Noted]:
     if not isinstance(item, PageRecord):
         return [item]
     score = None if item.score is None else round(item.score, 4)
-    state = Decided(
-        canonical(item.url), item.state, score, item.reasons or None, url=item.url, kind=item.kind
-    )
+    reasons = item.reasons or None
+    if item.state == "failed":  # an error page: its status is why
+        reasons = {"error": f"answered HTTP {item.status}"}
+    state = Decided(canonical(item.url), item.state, score, reasons, url=item.url, kind=item.kind)
     return [*item.links, state]
 
 
-def _alive(holder: str) -> bool:
-    """Whether a lock holder ("host:pid") still runs; a holder on another host is assumed
-    alive, its lock going stale only with age."""
+def holder_alive(holder: str) -> bool:
+    """Whether a lock or schedule holder ("host:pid") still runs; a holder on another host
+    is assumed alive, its lock going stale only with age."""
     host, _, pid = holder.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return True

@@ -251,6 +251,24 @@ def headline(facts: PageFacts, found: str | None, sitename: str | None) -> str |
     return found or None
 
 
+def site_name(facts: PageFacts, found: str | None, title: str | None) -> str | None:
+    """The outlet's name. trafilatura falls back to the host ("127.0.0.7:8018",
+    "example.com") when the page declares no name; the <title>'s end that is not the
+    headline ("Headline | The Asia Ledger") names the site better."""
+    if found and not _host_like(found):
+        return found
+    segments = _SEPARATOR.split(facts.html_title or "")
+    if len(segments) > 1 and title:
+        for segment in (segments[-1], segments[0]):
+            if segment and not _within(_norm(segment), _norm(title)):
+                return segment
+    return found
+
+
+def _host_like(name: str) -> bool:
+    return not any(c.isspace() for c in name) and ("." in name or ":" in name)
+
+
 def _key(name: str) -> str:
     """A name's letters and digits: "Sophie-Foster" and "Sophie Foster" are one author,
     and "Www Washingtontimes Com" is the host www.washingtontimes.com."""
@@ -330,12 +348,13 @@ def read(tree: HtmlElement, url: str | None) -> Metadata:
     # the page declares no date and its markup and URL give none (see published).
     found = extract_metadata(tree, url, date_config=dict(DATE_OPTIONS), extensive=False)
     modified = next((day for value in facts.modified if (day := _day(value))), None)
+    title = headline(facts, found.title, found.sitename)
     return Metadata(
-        title=headline(facts, found.title, found.sitename),
+        title=title,
         authors=authors(found.author, facts, found.sitename, url),
         date=published(tree, facts, found.date, url),
         modified=modified,
-        sitename=found.sitename,
+        sitename=site_name(facts, found.sitename, title),
         language=facts.language,
         description=found.description,
         image=found.image,

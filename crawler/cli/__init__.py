@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli import corpus, crawl, judge, maintenance, stories
+from crawler.cli import corpus, crawl, judge, maintenance, report, stories
 from crawler.cli.errors import EXIT_BAD_INPUT
 
 
@@ -28,6 +28,7 @@ for command in (
     judge.judge,
     stories.stories,
     stories.show,
+    report.report,
     maintenance.reextract,
     maintenance.verify,
     maintenance.db_group,

@@ -34,6 +34,13 @@ def crawl_settings(story: StoryDefinition, overrides: dict[str, Any] | None = No
     return settings
 
 
+def story_config(story: StoryDefinition, overrides: dict[str, Any] | None = None) -> Config:
+    """The Config a crawl of the story runs with: where its data and database are."""
+    from crawler.config import Config
+
+    return guarded(lambda: Config.from_settings(crawl_settings(story, overrides)))
+
+
 def run_crawl(
     story: StoryDefinition, overrides: dict[str, Any] | None = None
 ) -> tuple[dict, Config]:
@@ -41,15 +48,16 @@ def run_crawl(
     from scrapy.crawler import CrawlerProcess
     from twisted.python.failure import Failure
 
-    from crawler.config import Config
+    from crawler.logs import apply_log_format
     from crawler.spiders.story import StorySpider
     from crawler.storage_failure import ERROR_STAT
 
     # A full disk fails every log line too: logging would print a traceback for each.
     logging.raiseExceptions = False
     settings = crawl_settings(story, overrides)
-    config = guarded(lambda: Config.from_settings(settings))
+    config = story_config(story, overrides)
     guarded(config.prepare_storage)
+    guarded(lambda: apply_log_format(settings))  # before Scrapy logs its first line
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(StorySpider)
     failures: list[Failure] = []
@@ -108,13 +116,35 @@ def _with_crawl_options(command: Callable) -> Callable:
 @click.command()
 @click.argument("story_file", required=False, type=click.Path(path_type=Path))
 @_with_crawl_options
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="The log file's lines: Scrapy's text, or one JSON object a line.",
+)
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "live", "lines", "off"]),
+    help="Progress on standard output: redrawn in place (live, on a terminal), "
+    "a line every few seconds, or none.",
+)
 @SET_OPTION
-def crawl(story_file: Path | None, scrapy_settings: tuple[str, ...], **options: Any) -> None:
+def crawl(
+    story_file: Path | None,
+    log_format: str | None,
+    progress: str | None,
+    scrapy_settings: tuple[str, ...],
+    **options: Any,
+) -> None:
     """Crawl a story given as STORY.toml and/or options."""
     from crawler.storyfile import build_story, load_story_file
 
     story = guarded(lambda: build_story(load_story_file(story_file) if story_file else {}, options))
-    stats, config = run_crawl(story, setting_overrides(scrapy_settings))
+    overrides: dict[str, Any] = setting_overrides(scrapy_settings)
+    if log_format:
+        overrides["STORYCRAWL_LOG_FORMAT"] = log_format
+    if progress:
+        overrides["STORYCRAWL_PROGRESS"] = progress
+    stats, config = run_crawl(story, overrides)
     summary(story, stats, config)
 
 
@@ -123,12 +153,17 @@ SUMMARY_ROWS = 50
 
 
 def summary(
-    story: StoryDefinition, stats: dict, config: Config, export_path: Path | None = None
+    story: StoryDefinition,
+    stats: dict,
+    config: Config,
+    export_path: Path | None = None,
+    report_path: Path | None = None,
 ) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from archive.export import ExportFilter, export_records
+    from archive.report import outlet_name
 
     store = guarded(config.store)
     # Streamed: a story of many thousand matches must not be held in memory to be counted.
@@ -148,7 +183,7 @@ def summary(
     for column in ("title", "outlet", "date", "score"):
         table.add_column(column)
     for record in sorted(records, key=lambda r: r["date"] or ""):
-        outlet = record["sitename"] or record["url"].split("/")[2]
+        outlet = outlet_name(record["sitename"], record["url"])
         table.add_row(record["title"] or "", outlet, record["date"] or "", f"{record['score']:.2f}")
     console.print(table)
     warc_files = sorted(p.name for p in config.warc_dir.glob("*.warc.gz"))
@@ -167,6 +202,29 @@ def summary(
     console.print(f"database:       {config.db_url}")
     if export_path:
         console.print(f"export:         {export_path}")
+    if report_path:
+        console.print(f"report:         {report_path} (open it in a browser)")
+    steps = next_steps(story, config, exported=bool(export_path), reported=bool(report_path))
+    console.print(steps, soft_wrap=True)  # commands to paste: never cut into lines
+
+
+def next_steps(story: StoryDefinition, config: Config, exported: bool, reported: bool) -> str:
+    """The commands a user runs next on what the crawl kept, ready to paste."""
+    import shlex
+
+    where = f" --data {shlex.quote(str(config.data_dir))}"
+    name = shlex.quote(story.name)
+    steps = [
+        (f"storycrawl show {name}{where} --limit 20", "every URL met, and why"),
+        (f"storycrawl stories{where}", "every story's crawls, matches, next run"),
+    ]
+    if not exported:
+        steps.insert(0, (f"storycrawl export --story {name}{where} --out {name}.jsonl",
+                         "the corpus: also csv, parquet, txt, wacz"))  # fmt: skip
+    if not reported:
+        steps.insert(0, (f"storycrawl report {name}{where}",
+                         "an HTML page of the story, with its timeline"))  # fmt: skip
+    return "next:\n" + "\n".join(f"  {command}   # {why}" for command, why in steps)
 
 
 @click.command()
@@ -182,12 +240,15 @@ def schedule(stories: Path, scrapy_settings: tuple[str, ...]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory(prefix="storycrawl-schedule-") as workdir:
         scheduled = guarded(lambda: load_schedule(stories, Path(workdir)))
+        overrides = setting_overrides(scrapy_settings)
+        stores = {
+            item.story.name: guarded(
+                lambda item=item: story_config(item.story, overrides).prepare_storage()
+            )
+            for item in scheduled
+        }
         extra = [arg for item in scrapy_settings for arg in ("-s", item)]
-        serve(scheduled, extra)
-
-
-#: A fixed port keeps the demo's URLs, and so its archive, the same from run to run.
-DEMO_PORT = 8018
+        serve(scheduled, extra, stores)
 
 
 @click.command()
@@ -201,15 +262,17 @@ DEMO_PORT = 8018
 @click.option(
     "--port",
     type=int,
-    default=DEMO_PORT,
+    default=0,
     show_default=True,
-    help="Port of the news web on each of its loopback addresses (0: any free).",
+    help="Port of the news web on each of its loopback addresses (0: any free one).",
 )
 def demo(data: Path, port: int) -> None:
     """Serve the bundled offline news web on loopback and follow its story."""
     from archive.export import ExportFilter, export_records
     from archive.formats import write_jsonl
     from crawler.cli.corpus import atomically, write_text_file
+    from crawler.cli.report import write_report
+    from crawler.cli.storage import Storage
     from crawler.demo import NewsWeb
     from crawler.demo.crawl import DEMO_SETTINGS, demo_story
 
@@ -230,4 +293,5 @@ def demo(data: Path, port: int) -> None:
     export_path = data / f"{story.name}.jsonl"
     records = export_records(store, ExportFilter(story=story.name))
     atomically(export_path, lambda path: write_text_file(path, write_jsonl, records))
-    summary(story, stats, config, export_path)
+    report_path = write_report(Storage(data), story.name, data / f"{story.name}.html", None)
+    summary(story, stats, config, export_path, report_path)

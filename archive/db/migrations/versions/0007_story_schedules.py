@@ -12,8 +12,8 @@ Create Date: 2026-12-07 21:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

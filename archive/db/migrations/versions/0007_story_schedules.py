@@ -4,8 +4,8 @@
 when it stops, so that `storycrawl stories` shows a next run only while a scheduler will
 make it.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07 21:00:00.000000
 """
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from cdxj_indexer.main import write_cdx_index
 from warcio.archiveiterator import ArchiveIterator
-from warcio.bufferedreaders import DecompressingBufferedReader
+from warcio.bufferedreaders import ChunkedDataReader, DecompressingBufferedReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
@@ -390,12 +390,17 @@ class StoredRecord:
     length: int  # of the record's gzip member in the file
 
     def decoded(self) -> bytes:
-        """The payload with its Content-Encoding undone: the body a browser would render."""
-        coding = self.http_headers.get_header("Content-Encoding") if self.http_headers else None
+        """The payload with its Content-Encoding undone: the body a browser would render.
+        A record another crawler wrote (wget) may keep the chunking too: undone first."""
+        http = self.http_headers
+        coding = http.get_header("Content-Encoding") if http else None
         if coding not in ("gzip", "deflate", "br"):
+            coding = None
+        chunked = bool(http) and (http.get_header("Transfer-Encoding") or "").lower() == "chunked"
+        if not coding and not chunked:
             return self.payload
-        reader = DecompressingBufferedReader(io.BytesIO(self.payload), decomp_type=coding)
-        return reader.read()
+        reader_class = ChunkedDataReader if chunked else DecompressingBufferedReader
+        return reader_class(io.BytesIO(self.payload), decomp_type=coding).read()
 
 
 def read_record(path: Path, offset: int) -> StoredRecord:

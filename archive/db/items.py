@@ -130,3 +130,15 @@ class StoredPage:
     warc_file: str
     warc_offset: int
     warc_type: str
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    """A collection file a story imported, and what was found in it."""
+
+    path: str
+    size: int
+    modified_at: datetime
+    records: int
+    pages: int
+    skipped: dict[str, int]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli import corpus, crawl, maintenance, stories
+from crawler.cli import corpus, crawl, imports, maintenance, stories
 from crawler.cli.errors import EXIT_BAD_INPUT
 
 
@@ -27,6 +27,7 @@ for command in (
     corpus.extract,
     stories.stories,
     stories.show,
+    imports.import_,
     maintenance.reextract,
     maintenance.verify,
     maintenance.db_group,

@@ -98,6 +98,9 @@ class Exchange:
     fetched_at: datetime
     ip_address: str | None = None
     truncated: str | None = None  # "length" or "disconnect", the WARC-Truncated reasons
+    #: The URL actually requested when it is not ``url``: a web archive's replay URL of a
+    #: capture of ``url`` (the request record keeps what went over the wire).
+    requested: str | None = None
 
 
 @dataclass
@@ -301,13 +304,14 @@ class WarcWriter:
             )
         compressed = original is None and is_compressed(exchange.response_headers)
         ref = self._write(response, STORED if compressed else COMPRESSION_LEVEL)
+        requested = exchange.requested or exchange.url
         request = writer.create_warc_record(
-            exchange.url,
+            requested,
             "request",
             payload=io.BytesIO(exchange.request_body),
             length=len(exchange.request_body),
             http_headers=StatusAndHeaders(
-                f"{exchange.method} {request_target(exchange.url)} {protocol}",
+                f"{exchange.method} {request_target(requested)} {protocol}",
                 exchange.request_headers,
                 is_http_request=True,
             ),
@@ -328,6 +332,25 @@ class WarcWriter:
             payload=io.BytesIO(data),
             length=len(data),
             warc_content_type="text/plain; charset=utf-8",
+            warc_headers_dict={"WARC-Date": warc_date(moment), "WARC-Refers-To": refers_to},
+        )
+        ref = self._write(record)
+        self._file.flush()  # type: ignore[union-attr]
+        return ref
+
+    def write_metadata(
+        self, url: str, fields: dict[str, str], refers_to: str, moment: datetime
+    ) -> WarcRef:
+        """A metadata record about the capture of ``url`` (``application/warc-fields``),
+        referring to its response: where a page fetched from a web archive came from."""
+        writer = self._writer_for_group()
+        data = "".join(f"{name}: {value}\r\n" for name, value in fields.items()).encode()
+        record = writer.create_warc_record(
+            url,
+            "metadata",
+            payload=io.BytesIO(data),
+            length=len(data),
+            warc_content_type="application/warc-fields",
             warc_headers_dict={"WARC-Date": warc_date(moment), "WARC-Refers-To": refers_to},
         )
         ref = self._write(record)

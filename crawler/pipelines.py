@@ -17,6 +17,7 @@ from archive.db.repository import Store
 from archive.db.writer import BatchWriter
 from archive.duplicates import mark_duplicates
 from archive.urls import canonical
+from crawler.archived import live_url
 from crawler.config import Config
 from crawler.reextract import Reextraction, reextract
 from crawler.signals import run_started
@@ -61,13 +62,19 @@ class StorePipeline:
             # Scrapy's RedirectMiddleware made this request. Its source is settled (a run
             # resuming it is redirected again); the target is no frontier entry of its own,
             # and Scrapy's dupefilter may yet drop it (request_scheduled comes first).
+            # A web archive's redirect between two captures of one URL is no redirect of it.
+            target = live_url(request.url)
             for url in redirected_from:
-                self.writer.add(Decided(canonical(url), "redirected", features={"to": request.url}))
+                if canonical(live_url(url)) != canonical(target):
+                    self.writer.add(
+                        Decided(canonical(live_url(url)), "redirected", features={"to": target})
+                    )
             return
         # What the frontier row says of the link travels with the request this far and no
         # further: a broad crawl holds tens of thousands of requests in Scrapy's queue.
+        url = live_url(request.url)  # a page asked of a web archive is known by its own URL
         queued = Queued(
-            canonical(request.url), request.url, kind, request.priority,
+            canonical(url), url, kind, request.priority,
             request.meta.get("depth", 0), request.meta.pop("storycrawl_score", None),
             request.meta.pop("storycrawl_features", None),
         )  # fmt: skip
@@ -75,7 +82,8 @@ class StorePipeline:
 
     def response_received(self, response: Response, request: Request) -> None:
         if self.writer is not None and (kind := request.meta.get("storycrawl_kind")):
-            self.writer.add(Decided(canonical(request.url), "fetched", url=request.url, kind=kind))
+            url = live_url(request.url)
+            self.writer.add(Decided(canonical(url), "fetched", url=url, kind=kind))
 
     async def process_item(self, item: BatchItem) -> BatchItem:
         """Pages and the frontier decisions the spider yields, written in batches."""

@@ -45,7 +45,13 @@ DOWNLOADER_MIDDLEWARES = {
     # Before RobotsTxtMiddleware (100): not even robots.txt is fetched from a refused host.
     "crawler.guard.FetchGuard": 50,
     "crawler.guard.KnownRedirects": 60,
+    # Last on a response's way back: a web archive's answer gets its original URL once the
+    # archive's own redirects are followed (see crawler.archived).
+    "crawler.archived.ArchivedResponses": 40,
 }
+# The Wayback Machine asks for no more than about 15 requests a minute from one client
+# (its rate limiting answers 429 and blocks beyond that): one connection, 4 s apart.
+DOWNLOAD_SLOTS = {"web.archive.org": {"concurrency": 1, "delay": 4.0}}
 EXTENSIONS = {
     "crawler.capture.WarcCapture": 100,
     # Crawl-delay and the robots.txt `Sitemap:` lines (after AutoThrottle, at 0).

@@ -9,6 +9,19 @@ from archive.extract import Document
 from archive.warc import Original, WarcRef
 
 
+@dataclass(frozen=True)
+class ArchivedFrom:
+    """The web archive capture a page was fetched from, when not from the live web."""
+
+    archive: str  # as the story names it: "wayback", or a CDX server's URL
+    archive_url: str  # the replay URL that answered
+    archived_at: datetime  # when the archive captured the page (naive UTC)
+
+    @property
+    def timestamp(self) -> str:
+        return f"{self.archived_at:%Y%m%d%H%M%S}"
+
+
 @dataclass
 class PageRecord:
     """One fetched page with what was made of it: the item a crawl hands to storage."""
@@ -27,6 +40,7 @@ class PageRecord:
     etag: str | None = None
     last_modified: str | None = None
     state: str = "fetched"  # what its candidate became: accepted, rejected, …
+    archived: ArchivedFrom | None = None  # fetched from a web archive: which capture
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,11 @@ class Page(Base):
     payload_digest: Mapped[str | None] = mapped_column(String(100))
     etag: Mapped[str | None] = mapped_column(String(300))  # validators for the next run's
     last_modified: Mapped[str | None] = mapped_column(String(100))  # conditional request
+    # Fetched from a web archive, not the live web: which archive, its replay URL of the
+    # capture, and when the archive captured the page.
+    archive: Mapped[str | None] = mapped_column(Text)
+    archive_url: Mapped[str | None] = mapped_column(Text)
+    archived_at: Mapped[datetime | None]
 
     # One per extraction: re-extraction adds a document, the newest is the one exported.
     documents: Mapped[list[Document]] = relationship(back_populates="page")

@@ -303,6 +303,10 @@ class Store:
                     etag=record.etag,
                     last_modified=record.last_modified,
                 )
+                if record.archived:
+                    page.archive = record.archived.archive
+                    page.archive_url = record.archived.archive_url
+                    page.archived_at = record.archived.archived_at
                 session.add(page)
                 if record.document is not None:
                     verdict = Judged(

@@ -15,9 +15,11 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -33,8 +35,10 @@ from archive.db.repository import Store
 from archive.extract import Document, Extraction, ExtractorPool
 from archive.urls import canonical, host_of
 from archive.warc import read_record, recover_open_files
+from crawler.archived import Replay, live_url
 from crawler.config import Config, user_agent
 from crawler.discovery import Candidate, feeds, links
+from crawler.discovery.archives import CdxError, WebArchive, web_archives
 from crawler.discovery.policy import NAVIGATION_PRIORITY, LinkPolicy
 from crawler.discovery.scope import Scope
 from crawler.discovery.search import SearchError, search_sources
@@ -97,6 +101,9 @@ class StorySpider(Spider):
         self._pool: ExtractorPool | None = None
         self._lock_holder = f"{socket.gethostname()}:{os.getpid()}"
         self._search = search_sources(story.search, config)  # none unless the story asks
+        self._archives = web_archives(story.archives)  # none unless the story names them
+        #: A good capture (status 200) of each URL the archives listed: what is asked for.
+        self._captured: dict[str, str] = {}
         self._callbacks = {
             "seed": self.parse_seed,
             "page": self.parse_page,
@@ -172,6 +179,11 @@ class StorySpider(Spider):
             for url in source.requests_for(self.profile, self.story):
                 if request := self._request(url, "search", NAVIGATION_PRIORITY):
                     yield request
+        for archive in self._archives:
+            # Not frontier candidates: a CDX server's queries differ only in parameters
+            # that a canonical URL drops, and a resumed run asks them again anyway.
+            for url in archive.queries(self._outlets(), self.story.since, self.story.until):
+                yield Request(url, self.parse_archive, priority=NAVIGATION_PRIORITY)
         for queued in self.frontier.resumed:
             if request := self._request(queued.url, queued.kind, queued.priority, queued.depth):
                 yield request
@@ -204,9 +216,11 @@ class StorySpider(Spider):
         depth: int = 0,
         score: float | None = None,
         features: dict | None = None,
+        replay: Replay | None = None,
     ) -> Request | Noted | None:
         """A request for a URL the frontier admits (see Frontier.admit), conditional when
-        the archive holds it; the frontier's refusal (Noted), or None."""
+        the archive holds it, made to a web archive's ``replay`` when given; the
+        frontier's refusal (Noted), or None."""
         admitted = self.frontier.admit(url, kind)
         if not isinstance(admitted, Admitted):
             return admitted
@@ -218,11 +232,14 @@ class StorySpider(Spider):
         if depth:
             meta["depth"] = depth
         decision = admitted.decision
-        if decision.previous:
+        if replay:
+            replay = replay.at(self._captured.get(admitted.key, replay.timestamp))
+            meta["storycrawl_replay"] = replay
+        elif decision.previous:
             # A 304 is an answer, not an error: the callback records it as not modified.
             meta.update(handle_httpstatus_list=[304], storycrawl_previous=decision.original)
         return Request(
-            admitted.url,
+            replay.url(admitted.url) if replay else admitted.url,
             callback=self._callbacks[kind],
             errback=self.seed_failed if kind == "seed" else self.fetch_failed,
             priority=priority,
@@ -235,11 +252,16 @@ class StorySpider(Spider):
         return self.frontier.known_target(redirected.url, redirected.meta["redirect_urls"])
 
     def _follow(
-        self, candidates: Iterable[Candidate], parent_score: float, from_listing: bool
+        self,
+        candidates: Iterable[Candidate],
+        parent_score: float,
+        from_listing: bool,
+        replay: Replay | None = None,
     ) -> Iterator[Request | Noted]:
         """Requests for the candidates the link policy follows, notes for the others. Only
         a final fate settles a link: one not worth it from one page (its anchor "More", or
-        a section seen from an article) may be from another."""
+        a section seen from an article) may be from another. Links of a page a web archive
+        served are asked of that archive, at that page's capture time (``replay``)."""
         for candidate in candidates:
             if candidate.url in self.frontier.settled:
                 continue
@@ -258,7 +280,7 @@ class StorySpider(Spider):
             if link.follow:
                 self.frontier.settled.add(candidate.url)
                 item = self._request(
-                    candidate.url, "page", link.priority, 0, link.score, link.features
+                    candidate.url, "page", link.priority, 0, link.score, link.features, replay
                 )
             else:
                 item = self.frontier.note(
@@ -309,7 +331,7 @@ class StorySpider(Spider):
         page = self._readable(response)
         if isinstance(page, HtmlResponse) and not self.problem:
             found = links.page_links(page, self.story.broad, self.frontier.settled)
-            for request in self._follow(found, 1.0, from_listing=False):
+            for request in self._follow(found, 1.0, False, self._replay_of(response)):
                 yield request
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
@@ -333,14 +355,15 @@ class StorySpider(Spider):
                 self.crawler.stats.inc_value("storycrawl/run/new_matches")
         if not isinstance(page, HtmlResponse):
             return
+        replay = self._replay_of(response)
         for url in links.feed_links(page):
             if self.scope.allows(url) and (
-                request := self._request(url, "feed", NAVIGATION_PRIORITY)
+                request := self._request(url, "feed", NAVIGATION_PRIORITY, replay=replay)
             ):
                 yield request
         score = verdict.score if verdict else 0.0
         found = links.page_links(page, self.story.broad, self.frontier.settled)
-        for request in self._follow(found, score, from_listing=listing):
+        for request in self._follow(found, score, listing, replay):
             yield request
 
     # Feeds and sitemaps are only requested once the profile is ready (see start() and
@@ -356,7 +379,7 @@ class StorySpider(Spider):
         except ValueError as exc:
             self._unreadable(response, exc)
             return
-        yield from self._follow(entries, 0.0, from_listing=False)
+        yield from self._follow(entries, 0.0, False, self._replay_of(response))
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         yield self._record(response)
@@ -368,12 +391,13 @@ class StorySpider(Spider):
         except ValueError as exc:
             self._unreadable(response, exc)
             return
+        replay = self._replay_of(response)
         if not sitemap.is_index:
-            yield from self._follow(sitemap.entries, 0.0, from_listing=False)
+            yield from self._follow(sitemap.entries, 0.0, False, replay)
             return
         for entry in sitemap.entries:
             if self.scope.allows(entry.url) and (
-                request := self._request(entry.url, "sitemap", NAVIGATION_PRIORITY)
+                request := self._request(entry.url, "sitemap", NAVIGATION_PRIORITY, replay=replay)
             ):
                 yield request
 
@@ -397,6 +421,110 @@ class StorySpider(Spider):
         self.scope = self.scope.with_pages(result.url for result in results)
         yield from self._follow(results, 0.0, from_listing=False)
 
+    def parse_archive(self, response: Response) -> Iterator[Any]:
+        """A web archive's captures of an outlet in the story's window: each capture's URL
+        scored like a link, and the ones followed fetched from the archive."""
+        yield self._record(response)
+        queried = response.meta.get("redirect_urls", [response.url])[0]
+        archive = next((a for a in self._archives if queried.startswith(a.cdx)), None)
+        if archive is None:  # asked by an interrupted run, of an archive no longer named
+            return
+        try:
+            captures = archive.captures(response)
+        except CdxError as exc:
+            logger.warning("Web archive %s: %s", archive.name, exc)
+            self.crawler.stats.inc_value("storycrawl/archive/errors")
+            return
+        self.crawler.stats.inc_value("storycrawl/archive/captures", len(captures))
+        replay = self._archive_replay(archive)
+        for capture in captures:
+            self._captured.setdefault(canonical(capture.url), capture.timestamp)
+        for capture in captures:
+            at = replay.at(capture.timestamp)
+            if capture.kind == "page":
+                yield from self._follow([Candidate(capture.url)], 0.0, False, at)
+            elif self.scope.allows(capture.url) and (
+                request := self._request(capture.url, capture.kind, NAVIGATION_PRIORITY, replay=at)
+            ):
+                yield request
+
+    def parse_lookup(self, response: Response) -> Iterator[Any]:
+        """A web archive's captures of one URL whose capture served was of an error: the
+        request again, for its capture with status 200 if there is one."""
+        yield self._record(response)
+        failed: Request = response.meta["storycrawl_lookup"]
+        replay: Replay = failed.meta["storycrawl_replay"]
+        archive = next(a for a in self._archives if a.name == replay.archive)
+        try:
+            captures = archive.captures(response)
+        except CdxError as exc:
+            logger.warning("Web archive %s: %s", archive.name, exc)
+            captures = []
+        if captures:
+            meta = {**failed.meta, "storycrawl_replay": replay.at(captures[0].timestamp)}
+            meta["storycrawl_looked_up"] = True
+            yield failed.replace(url=meta["storycrawl_replay"].url(live_url(failed.url)), meta=meta)
+        elif failed.meta.get("storycrawl_kind") == "seed":
+            self._seed_problem(live_url(failed.url), "is archived only as an error page")
+            self._seed_done()
+
+    def _outlets(self) -> tuple[str, ...]:
+        """The addresses whose captures an archive is asked for: the watched outlets, or
+        the seeds' sites when the story names none."""
+        if self.story.sites:
+            return self.story.sites
+        return tuple(
+            dict.fromkeys(f"{urlsplit(u).scheme}://{urlsplit(u).netloc}/" for u in self.story.seeds)
+        )
+
+    def _replay_of(self, response: Response) -> Replay | None:
+        """Where a page's links are asked for: the web archive that served the page, at
+        its capture time; None for a page of the live web."""
+        replay: Replay | None = response.meta.get("storycrawl_replay")
+        archived = response.meta.get("storycrawl_archived")
+        return replay.at(archived.timestamp) if replay and archived else replay
+
+    def _archive_replay(self, archive: WebArchive) -> Replay:
+        """Where an archive is asked for a page nobody dated: the end of the story's window
+        (the archive serves the capture nearest to it)."""
+        return archive.replay(self.story.until or self.story.since or date.today())
+
+    def _archive_retry(self, failure: Failure) -> Request | None:
+        """What to ask a web archive when a fetch failed: for a live page gone (404, 410),
+        failing (5xx) or unreachable today, the story's first archive; for a capture of an
+        error (an archived 5xx), that archive's list of the URL's captures, to fetch a good
+        one. Never for a refusal (robots.txt, 401, 403, 429), nor twice."""
+        request = failure.request
+        if not self._archives or request.meta.get("storycrawl_kind") in (None, "search"):
+            return None
+        status = failure.value.response.status if failure.check(HttpError) else None
+        if status is None and failure.check(IgnoreRequest, KnownPage):
+            return None
+        if status is not None and status not in (404, 410) and status < 500:
+            return None
+        replay: Replay | None = request.meta.get("storycrawl_replay")
+        if replay is None:
+            replay = self._archive_replay(self._archives[0])
+            replay = replay.at(self._captured.get(canonical(request.url), replay.timestamp))
+            self.crawler.stats.inc_value("storycrawl/archive/fallbacks")
+            meta = {k: v for k, v in request.meta.items() if k in ("storycrawl_kind", "depth")}
+            return request.replace(
+                url=replay.url(live_url(request.url)),
+                meta={**meta, "storycrawl_replay": replay},
+                headers={},
+                dont_filter=True,
+            )
+        if status in (None, 404) or request.meta.get("storycrawl_looked_up"):
+            return None  # the archive has no capture, or cannot be reached
+        archive = next(a for a in self._archives if a.name == replay.archive)
+        self.crawler.stats.inc_value("storycrawl/archive/lookups")
+        return Request(
+            archive.lookup(live_url(request.url)),
+            self.parse_lookup,
+            priority=request.priority,
+            meta={"storycrawl_lookup": request},
+        )
+
     def _judge(self, extraction: Extraction) -> Verdict:
         """The verdict on a page; a match joins the story's accepted set, against which
         later pages are judged too (anchored to the seeds: see crawler.judge). The page's
@@ -410,11 +538,19 @@ class StorySpider(Spider):
     # -- failures -------------------------------------------------------------------------
 
     def seed_failed(self, failure: Failure) -> Iterator[Any]:
-        yield from self.fetch_failed(failure)
-        self._seed_problem(failure.request.url, _failure_reason(failure))
+        yield from self._failed(failure)
+        if retry := self._archive_retry(failure):
+            yield retry  # whose own failure is the seed's problem
+            return
+        self._seed_problem(live_url(failure.request.url), _failure_reason(failure))
         self._seed_done()
 
     def fetch_failed(self, failure: Failure) -> Iterator[Any]:
+        yield from self._failed(failure)
+        if retry := self._archive_retry(failure):
+            yield retry
+
+    def _failed(self, failure: Failure) -> Iterator[Any]:
         """An HTTP error page is still a page fetched and archived: keep its row. Any other
         failure leaves the candidate's state and why."""
         if failure.check(HttpError):
@@ -422,7 +558,7 @@ class StorySpider(Spider):
             return
         if failure.check(KnownPage):
             return  # the redirect's source is settled as redirected, its target is known
-        key = canonical(failure.request.url)
+        key = canonical(live_url(failure.request.url))
         if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
             yield Decided(key, "blocked_by_robots")
             return
@@ -527,6 +663,7 @@ class StorySpider(Spider):
             reasons=verdict.reasons if verdict else {},
             etag=etag.decode("latin-1") if etag else None,
             last_modified=modified.decode("latin-1") if modified else None,
+            archived=response.meta.get("storycrawl_archived"),
         )
 
 

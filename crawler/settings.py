@@ -74,6 +74,10 @@ STORYCRAWL_DEDUP = True  # an identical payload archived before becomes a revisi
 # False: archive only (WARC and page rows); pages other than the seeds are not extracted or
 # judged, as when archiving whole sections; `storycrawl reextract` can judge them later.
 STORYCRAWL_EXTRACT = True
+# Accepted articles are archived whole: the images, stylesheets, scripts and fonts their
+# HTML names (and their stylesheets' fonts and images) are fetched too, under the same
+# robots.txt and size rules, so that they replay as readers saw them. False: HTML only.
+STORYCRAWL_REQUISITES = True
 STORYCRAWL_NAMED_HOSTS = []
 STORYCRAWL_LINK_FLOOR = 0.05
 # The same-story judge's threshold of best F1 on held-out training stories: the shipped

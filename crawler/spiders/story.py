@@ -40,6 +40,7 @@ from crawler.config import Config, user_agent
 from crawler.discovery import Candidate, feeds, links
 from crawler.discovery.archives import CdxError, WebArchive, web_archives
 from crawler.discovery.policy import NAVIGATION_PRIORITY, LinkPolicy
+from crawler.discovery.requisites import page_requisites, stylesheet_requisites
 from crawler.discovery.scope import Scope
 from crawler.discovery.search import SearchError, search_sources
 from crawler.features import features_of
@@ -52,6 +53,8 @@ from crawler.storyfile import StoryDefinition, story_from_file
 logger = logging.getLogger(__name__)
 
 SEED_PRIORITY = 10_000
+#: An accepted article's images and stylesheets: after the pages still to be judged.
+REQUISITE_PRIORITY = -100
 #: A run lock this old is a crashed run's, when its holder cannot be checked (another host).
 LOCK_STALE_AFTER = 24 * 3600
 
@@ -322,6 +325,8 @@ class StorySpider(Spider):
                 else:
                     self.profile.add_seed(document)
                     yield self._record(response, document, SEED_VERDICT)
+                    for request in self._requisites(response):
+                        yield request
         except Exception as exc:
             self._seed_problem(response.url, f"could not be read ({type(exc).__name__}: {exc})")
             raise
@@ -353,6 +358,8 @@ class StorySpider(Spider):
             self.crawler.stats.inc_value("storycrawl/matches")
             if change == "new":
                 self.crawler.stats.inc_value("storycrawl/run/new_matches")
+            for request in self._requisites(response):
+                yield request
         if not isinstance(page, HtmlResponse):
             return
         replay = self._replay_of(response)
@@ -524,6 +531,35 @@ class StorySpider(Spider):
             priority=request.priority,
             meta={"storycrawl_lookup": request},
         )
+
+    def _requisites(self, response: Response) -> Iterator[Request]:
+        """Requests for what an accepted article loads (crawler.discovery.requisites),
+        asked of the web archive that served the article, if one did."""
+        if self.config.requisites and isinstance(response, HtmlResponse):
+            replay = self._replay_of(response)
+            for url in page_requisites(response):
+                yield self._requisite(url, replay)
+
+    def _requisite(self, url: str, replay: Replay | None) -> Request:
+        # No frontier candidate: a requisite is no page of the story. Scrapy's dupefilter
+        # fetches a logo shared by every article once; an identical payload at another
+        # URL becomes a revisit record (crawler.capture).
+        return Request(
+            replay.url(url) if replay else url,
+            self.parse_requisite,
+            errback=self.fetch_failed,
+            priority=REQUISITE_PRIORITY,
+            meta={"storycrawl_replay": replay} if replay else {},
+        )
+
+    def parse_requisite(self, response: Response) -> Iterator[Any]:
+        yield self._record(response)
+        self.crawler.stats.inc_value("storycrawl/requisites")
+        content_type = response.headers.get("Content-Type") or b""
+        if content_type.split(b";")[0].strip().lower() == b"text/css":
+            replay = self._replay_of(response)
+            for url in stylesheet_requisites(response):
+                yield self._requisite(url, replay)
 
     def _judge(self, extraction: Extraction) -> Verdict:
         """The verdict on a page; a match joins the story's accepted set, against which

@@ -177,7 +177,7 @@ def _page(record) -> tuple[str, int, str | None, datetime, str | None] | str:
     if http is None or not http.protocol.upper().startswith("HTTP"):
         return "response without HTTP headers"
     content_type = http.get_header("Content-Type")
-    if not content_type or not content_type.lower().startswith(("text/html", "application/xhtml")):
+    if not content_type or not content_type.lower().startswith("text/html"):
         return "not HTML"
     try:
         status = int(http.get_statuscode())

@@ -20,6 +20,7 @@ from crawler.demo.crawl import DEMO_SETTINGS
 from crawler.discovery.archives import CdxError, WebArchive
 from crawler.storyfile import StoryDefinition, StoryError, build_story
 from tests.conftest import CrawlRun, settings_args, storycrawl, write_story_file
+from tests.servers import LoopbackServer, Reply, binary
 from tests.wayback import backdated, running_wayback
 
 QUICK = {**DEMO_SETTINGS, "RETRY_ENABLED": False}
@@ -183,3 +184,64 @@ def test_a_story_names_archives_by_name_or_cdx_url() -> None:
     assert "127.0.0.9" in story.named_hosts  # a loopback archive the user named is fetched
     with pytest.raises(StoryError, match="archives: 'ia' is neither wayback nor"):
         build_story(base | {"archives": ["ia"]}, {})
+
+
+# -- an archive that captured an error first ------------------------------------------------
+
+GONE = "http://127.0.0.11:9"  # the outlet: nothing listens there any more
+ARTICLE_TEXT = " ".join(
+    f"Paragraph {n}: Japan's defence minister told parliament that the Aegis Ashore batteries "
+    "would be operated by Japan alone, answering Russian objections raised in Moscow."
+    for n in range(12)
+)
+
+
+def _memento(when: str) -> tuple[str, str]:
+    return ("Memento-Datetime", when)
+
+
+def test_a_capture_of_an_error_is_replaced_by_a_good_capture(tmp_path: Path) -> None:
+    """The seed's outlet is gone; the archive's capture nearest the story's end is of a
+    server error, and an earlier one of the article: the crawl finds and keeps that one."""
+    seed = f"{GONE}/news/aegis-ashore"
+    story = build_story(
+        {"name": "gone", "seeds": [seed], "since": "2018-01-01", "until": "2018-03-31",
+         "data": str(tmp_path / "data")},
+        {},
+    )  # fmt: skip
+    archive_routes = {}
+    with LoopbackServer("127.0.0.12", archive_routes) as archive_server:
+        cdx = f"{archive_server.url}/coll/cdx"
+        archive = WebArchive.named(cdx)
+        good = "20180120083000"
+        article = "<html><head><title>Aegis Ashore</title></head><body><article>"
+        article += f"<h1>Aegis Ashore under Japan's sole command</h1><p>{ARTICLE_TEXT}</p>"
+        article += "</article></body></html>"
+        [outlet_query] = archive.queries((f"{GONE}/",), story.since, story.until)
+        archive_routes.update({
+            _path(outlet_query): binary("text/x-ndjson", b""),
+            f"/coll/20180331id_/{seed}": lambda: Reply(
+                500, [_memento("Sat, 31 Mar 2018 10:00:00 GMT")], b"archived error"
+            ),
+            _path(archive.lookup(seed)): binary("text/x-ndjson", "\n".join(
+                json.dumps({"url": seed, "timestamp": ts, "mime": "text/html", "status": st})
+                for ts, st in (("20180331100000", "500"), (good, "200"))
+            ).encode()),
+            f"/coll/{good}id_/{seed}": lambda: Reply(200, [
+                ("Content-Type", "text/html; charset=utf-8"),
+                _memento("Sat, 20 Jan 2018 08:30:00 GMT"),
+            ], article.encode()),
+        })  # fmt: skip
+        keys = story.as_json() | {"archives": [cdx]}
+        story_file = write_story_file(tmp_path / "story.toml", build_story(keys, {}))
+        done = storycrawl("crawl", str(story_file), *settings_args(QUICK))
+        assert done.returncode == 0, done.stderr[-3000:]
+    [record] = _export(tmp_path / "data", "gone")
+    assert record["url"] == seed and record["status"] == 200
+    assert record["archive_url"] == f"{archive_server.url}/coll/{good}id_/{seed}"
+    assert record["archived_at"] == "2018-01-20T08:30:00+00:00"
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"

@@ -468,9 +468,8 @@ class StorySpider(Spider):
             logger.warning("Web archive %s: %s", archive.name, exc)
             captures = []
         if captures:
-            meta = {**failed.meta, "storycrawl_replay": replay.at(captures[0].timestamp)}
-            meta["storycrawl_looked_up"] = True
-            yield failed.replace(url=meta["storycrawl_replay"].url(live_url(failed.url)), meta=meta)
+            at = replay.at(captures[0].timestamp)
+            yield self._asked_of_archive(failed, at, storycrawl_looked_up=True)
         elif failed.meta.get("storycrawl_kind") == "seed":
             self._seed_problem(live_url(failed.url), "is archived only as an error page")
             self._seed_done()
@@ -514,13 +513,7 @@ class StorySpider(Spider):
             replay = self._archive_replay(self._archives[0])
             replay = replay.at(self._captured.get(canonical(request.url), replay.timestamp))
             self.crawler.stats.inc_value("storycrawl/archive/fallbacks")
-            meta = {k: v for k, v in request.meta.items() if k in ("storycrawl_kind", "depth")}
-            return request.replace(
-                url=replay.url(live_url(request.url)),
-                meta={**meta, "storycrawl_replay": replay},
-                headers={},
-                dont_filter=True,
-            )
+            return self._asked_of_archive(request, replay)
         if status in (None, 404) or request.meta.get("storycrawl_looked_up"):
             return None  # the archive has no capture, or cannot be reached
         archive = next(a for a in self._archives if a.name == replay.archive)
@@ -560,6 +553,18 @@ class StorySpider(Spider):
             replay = self._replay_of(response)
             for url in stylesheet_requisites(response):
                 yield self._requisite(url, replay)
+
+    @staticmethod
+    def _asked_of_archive(request: Request, replay: Replay, **meta: Any) -> Request:
+        """The request again, of an archive's replay URL; only the story's own keys of its
+        meta go along (not Scrapy's download keys, nor a conditional request's headers)."""
+        kept = {k: v for k, v in request.meta.items() if k in ("storycrawl_kind", "depth")}
+        return request.replace(
+            url=replay.url(live_url(request.url)),
+            meta={**kept, "storycrawl_replay": replay, **meta},
+            headers={},
+            dont_filter=True,
+        )
 
     def _judge(self, extraction: Extraction) -> Verdict:
         """The verdict on a page; a match joins the story's accepted set, against which

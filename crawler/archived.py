@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Self
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -75,17 +76,27 @@ class ArchivedResponses:
     on ``request.meta["storycrawl_archived"]``.
 
     It runs last on the way back (the lowest order of all): the archive's own redirects,
-    between captures, have been followed by then with the replay URLs they name."""
+    between captures, have been followed by then with the replay URLs they name.
 
-    def __init__(self, crawler: Crawler):
+    On the way out, it keeps AutoThrottle off the hosts whose delay the settings fix
+    (``DOWNLOAD_SLOTS``: the Wayback Machine's documented rate limit), which AutoThrottle
+    would otherwise shorten to what the host's latency allows."""
+
+    def __init__(self, crawler: Crawler, fixed_delay_hosts: frozenset[str]):
         self.crawler = crawler
+        self.fixed_delay_hosts = fixed_delay_hosts
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         spider = crawler.spider
         if spider is None or not getattr(spider.story, "archives", ()):
             raise NotConfigured("the story names no web archive")
-        return cls(crawler)
+        slots = crawler.settings.getdict("DOWNLOAD_SLOTS")
+        return cls(crawler, frozenset(host for host, slot in slots.items() if "delay" in slot))
+
+    def process_request(self, request: Request) -> None:
+        if urlsplit(request.url).hostname in self.fixed_delay_hosts:
+            request.meta["autothrottle_dont_adjust_delay"] = True
 
     def process_response(self, request: Request, response: Response) -> Response:
         replay: Replay | None = request.meta.get("storycrawl_replay")

@@ -12,10 +12,13 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from scrapy import Request
 from scrapy.http import TextResponse
+from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.urls import host_of
+from crawler.archived import ArchivedResponses
 from crawler.demo.crawl import DEMO_SETTINGS
 from crawler.discovery.archives import CdxError, WebArchive
 from crawler.storyfile import StoryDefinition, StoryError, build_story
@@ -245,3 +248,15 @@ def test_a_capture_of_an_error_is_replaced_by_a_good_capture(tmp_path: Path) -> 
 def _path(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}"
+
+
+def test_autothrottle_leaves_the_wayback_machine_s_delay_alone() -> None:
+    crawler = get_crawler(settings_dict={"DOWNLOAD_SLOTS": {"web.archive.org": {"delay": 4.0}}})
+    slots = crawler.settings.getdict("DOWNLOAD_SLOTS")
+    middleware = ArchivedResponses(crawler, frozenset(slots))
+    wayback = Request("https://web.archive.org/web/2018id_/https://example.com/a")
+    live = Request("https://example.com/a")
+    for request in (wayback, live):
+        middleware.process_request(request)
+    assert wayback.meta.get("autothrottle_dont_adjust_delay") is True
+    assert "autothrottle_dont_adjust_delay" not in live.meta

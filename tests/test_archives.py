@@ -85,7 +85,7 @@ def test_the_story_is_found_again_in_the_archive_alone(past: Past, from_archive:
     assert {record["canonical_url"] for record in records} == past.matched
     stats = _stats(from_archive)
     assert stats["storycrawl/archive/captures"] > 50  # the outlets' captures in the window
-    assert stats["storycrawl/archive/fallbacks"] >= 2  # the seeds, gone from the live web
+    assert stats["storycrawl/archive/retries/unreachable"] >= 2  # the seeds, gone live
     cdx = f"{past.wayback}/past/cdx"
     for record in records:
         # Known by its own URL, with the capture it came from.

@@ -13,14 +13,21 @@ server of the pywb kind (``http://host/COLLECTION/cdx``, replayed at
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
+from scrapy import Request
 from scrapy.http import Response
 
-from crawler.archived import Replay
+from archive.urls import canonical
+from crawler.archived import Replay, live_url
 from crawler.story import WINDOW_SLACK_DAYS
+
+if TYPE_CHECKING:
+    from crawler.storyfile import StoryDefinition
 
 WAYBACK_CDX = "https://web.archive.org/cdx/search/cdx"
 #: Captures asked for per outlet: a news site's window of a few months, one row per URL.
@@ -160,5 +167,91 @@ def _rows(body: bytes) -> list[dict]:
         raise CdxError(f"not a CDX JSON answer: {message}") from None
 
 
-def web_archives(names: tuple[str, ...]) -> list[WebArchive]:
-    return [WebArchive.named(name) for name in names]
+def ask_archive(request: Request, replay: Replay, **meta: Any) -> Request:
+    """The request again, of an archive's replay URL; only the story's own keys of its
+    meta go along (not Scrapy's download keys, nor a conditional request's headers)."""
+    kept = {k: v for k, v in request.meta.items() if k in ("storycrawl_kind", "depth")}
+    return request.replace(
+        url=replay.url(live_url(request.url)),
+        meta={**kept, "storycrawl_replay": replay, **meta},
+        headers={},
+        dont_filter=True,
+    )
+
+
+class ArchiveSources:
+    """The web archives a story names, as its crawl uses them: their CDX queries, the
+    good captures they list, and what to ask them when a fetch failed."""
+
+    def __init__(self, story: StoryDefinition):
+        self.archives = [WebArchive.named(name) for name in story.archives]
+        #: Where an archive is asked for a page nobody dated: the end of the story's
+        #: window (an archive serves the capture nearest to it).
+        self.moment = story.until or story.since or date.today()
+        self._since, self._until = story.since, story.until
+        self._outlets = story.sites or tuple(
+            dict.fromkeys(f"{urlsplit(u).scheme}://{urlsplit(u).netloc}/" for u in story.seeds)
+        )
+        self._captured: dict[str, str] = {}  # canonical URL -> a capture with status 200
+
+    def __bool__(self) -> bool:
+        return bool(self.archives)
+
+    def queries(self) -> list[str]:
+        """Every archive's CDX queries for the watched outlets (or the seeds' sites)."""
+        return [
+            q for a in self.archives for q in a.queries(self._outlets, self._since, self._until)
+        ]
+
+    def answer(self, response: Response) -> tuple[WebArchive, list[CdxCapture]] | None:
+        """The archive a CDX answer is from and the captures it lists (CdxError for an
+        answer that is none); None for a query of an archive the story no longer names."""
+        queried = response.meta.get("redirect_urls", [response.url])[0]
+        archive = next((a for a in self.archives if queried.startswith(a.cdx)), None)
+        if archive is None:
+            return None
+        captures = archive.captures(response)
+        for capture in captures:
+            self._captured.setdefault(canonical(capture.url), capture.timestamp)
+        return archive, captures
+
+    def best(self, url: str, replay: Replay) -> Replay:
+        """Where to ask for a URL: at the time of a good capture an archive listed, if any."""
+        return replay.at(self._captured.get(canonical(url), replay.timestamp))
+
+    def instead(
+        self, request: Request, status: int | None, lookup: Callable[[Response], Any]
+    ) -> Request | None:
+        """What to ask when a fetch failed (``status`` None: no answer at all): for a live
+        page gone (404, 410), failing (5xx) or unreachable today, the first archive; for
+        a capture of an error (an archived 5xx), that archive's list of the URL's captures
+        (answered to ``lookup``), to fetch a good one. Never for a refusal (401, 403, 429),
+        a search, or twice."""
+        if not self.archives or request.meta.get("storycrawl_kind") in (None, "search"):
+            return None
+        if status is not None and status not in (404, 410) and status < 500:
+            return None
+        replay: Replay | None = request.meta.get("storycrawl_replay")
+        if replay is None:
+            return ask_archive(
+                request, self.best(request.url, self.archives[0].replay(self.moment))
+            )
+        if status in (None, 404) or request.meta.get("storycrawl_looked_up"):
+            return None  # the archive has no capture, or cannot be reached
+        archive = next(a for a in self.archives if a.name == replay.archive)
+        return Request(
+            archive.lookup(live_url(request.url)),
+            lookup,
+            priority=request.priority,
+            meta={"storycrawl_lookup": request},
+        )
+
+    def looked_up(self, response: Response) -> Request | None:
+        """The failed request again, at a good capture the lookup found; None if none."""
+        failed: Request = response.meta["storycrawl_lookup"]
+        replay: Replay = failed.meta["storycrawl_replay"]
+        archive = next(a for a in self.archives if a.name == replay.archive)
+        captures = archive.captures(response)
+        if not captures:
+            return None
+        return ask_archive(failed, replay.at(captures[0].timestamp), storycrawl_looked_up=True)

@@ -15,11 +15,9 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Self
-from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -38,7 +36,7 @@ from archive.warc import read_record, recover_open_files
 from crawler.archived import Replay, live_url
 from crawler.config import Config, user_agent
 from crawler.discovery import Candidate, feeds, links
-from crawler.discovery.archives import CdxError, WebArchive, web_archives
+from crawler.discovery.archives import ArchiveSources, CdxError
 from crawler.discovery.policy import NAVIGATION_PRIORITY, LinkPolicy
 from crawler.discovery.requisites import page_requisites, stylesheet_requisites
 from crawler.discovery.scope import Scope
@@ -104,9 +102,7 @@ class StorySpider(Spider):
         self._pool: ExtractorPool | None = None
         self._lock_holder = f"{socket.gethostname()}:{os.getpid()}"
         self._search = search_sources(story.search, config)  # none unless the story asks
-        self._archives = web_archives(story.archives)  # none unless the story names them
-        #: A good capture (status 200) of each URL the archives listed: what is asked for.
-        self._captured: dict[str, str] = {}
+        self._archives = ArchiveSources(story)  # none unless the story names them
         self._callbacks = {
             "seed": self.parse_seed,
             "page": self.parse_page,
@@ -182,11 +178,10 @@ class StorySpider(Spider):
             for url in source.requests_for(self.profile, self.story):
                 if request := self._request(url, "search", NAVIGATION_PRIORITY):
                     yield request
-        for archive in self._archives:
-            # Not frontier candidates: a CDX server's queries differ only in parameters
-            # that a canonical URL drops, and a resumed run asks them again anyway.
-            for url in archive.queries(self._outlets(), self.story.since, self.story.until):
-                yield Request(url, self.parse_archive, priority=NAVIGATION_PRIORITY)
+        # Not frontier candidates: a CDX server's queries differ only in parameters that a
+        # canonical URL drops, and a resumed run asks them again anyway.
+        for url in self._archives.queries():
+            yield Request(url, self.parse_archive, priority=NAVIGATION_PRIORITY)
         for queued in self.frontier.resumed:
             if request := self._request(queued.url, queued.kind, queued.priority, queued.depth):
                 yield request
@@ -236,7 +231,7 @@ class StorySpider(Spider):
             meta["depth"] = depth
         decision = admitted.decision
         if replay:
-            replay = replay.at(self._captured.get(admitted.key, replay.timestamp))
+            replay = self._archives.best(admitted.url, replay)
             meta["storycrawl_replay"] = replay
         elif decision.previous:
             # A 304 is an answer, not an error: the callback records it as not modified.
@@ -429,25 +424,21 @@ class StorySpider(Spider):
         yield from self._follow(results, 0.0, from_listing=False)
 
     def parse_archive(self, response: Response) -> Iterator[Any]:
-        """A web archive's captures of an outlet in the story's window: each capture's URL
-        scored like a link, and the ones followed fetched from the archive."""
+        """A web archive's captures of an outlet in the story's window: each page's URL
+        scored like a link, feeds and sitemaps read, all fetched from the archive."""
         yield self._record(response)
-        queried = response.meta.get("redirect_urls", [response.url])[0]
-        archive = next((a for a in self._archives if queried.startswith(a.cdx)), None)
-        if archive is None:  # asked by an interrupted run, of an archive no longer named
-            return
         try:
-            captures = archive.captures(response)
+            answer = self._archives.answer(response)
         except CdxError as exc:
-            logger.warning("Web archive %s: %s", archive.name, exc)
+            logger.warning("Web archive answer %s: %s", response.url, exc)
             self.crawler.stats.inc_value("storycrawl/archive/errors")
             return
+        if answer is None:  # asked by an interrupted run, of an archive no longer named
+            return
+        archive, captures = answer
         self.crawler.stats.inc_value("storycrawl/archive/captures", len(captures))
-        replay = self._archive_replay(archive)
         for capture in captures:
-            self._captured.setdefault(canonical(capture.url), capture.timestamp)
-        for capture in captures:
-            at = replay.at(capture.timestamp)
+            at = archive.replay(self._archives.moment).at(capture.timestamp)
             if capture.kind == "page":
                 yield from self._follow([Candidate(capture.url)], 0.0, False, at)
             elif self.scope.allows(capture.url) and (
@@ -456,32 +447,20 @@ class StorySpider(Spider):
                 yield request
 
     def parse_lookup(self, response: Response) -> Iterator[Any]:
-        """A web archive's captures of one URL whose capture served was of an error: the
-        request again, for its capture with status 200 if there is one."""
+        """A web archive's captures of a URL it served an error page for: the request
+        again, for a capture with status 200 if there is one."""
         yield self._record(response)
-        failed: Request = response.meta["storycrawl_lookup"]
-        replay: Replay = failed.meta["storycrawl_replay"]
-        archive = next(a for a in self._archives if a.name == replay.archive)
         try:
-            captures = archive.captures(response)
+            again = self._archives.looked_up(response)
         except CdxError as exc:
-            logger.warning("Web archive %s: %s", archive.name, exc)
-            captures = []
-        if captures:
-            at = replay.at(captures[0].timestamp)
-            yield self._asked_of_archive(failed, at, storycrawl_looked_up=True)
+            logger.warning("Web archive answer %s: %s", response.url, exc)
+            again = None
+        failed = response.meta["storycrawl_lookup"]
+        if again:
+            yield again
         elif failed.meta.get("storycrawl_kind") == "seed":
             self._seed_problem(live_url(failed.url), "is archived only as an error page")
             self._seed_done()
-
-    def _outlets(self) -> tuple[str, ...]:
-        """The addresses whose captures an archive is asked for: the watched outlets, or
-        the seeds' sites when the story names none."""
-        if self.story.sites:
-            return self.story.sites
-        return tuple(
-            dict.fromkeys(f"{urlsplit(u).scheme}://{urlsplit(u).netloc}/" for u in self.story.seeds)
-        )
 
     def _replay_of(self, response: Response) -> Replay | None:
         """Where a page's links are asked for: the web archive that served the page, at
@@ -490,40 +469,16 @@ class StorySpider(Spider):
         archived = response.meta.get("storycrawl_archived")
         return replay.at(archived.timestamp) if replay and archived else replay
 
-    def _archive_replay(self, archive: WebArchive) -> Replay:
-        """Where an archive is asked for a page nobody dated: the end of the story's window
-        (the archive serves the capture nearest to it)."""
-        return archive.replay(self.story.until or self.story.since or date.today())
-
     def _archive_retry(self, failure: Failure) -> Request | None:
-        """What to ask a web archive when a fetch failed: for a live page gone (404, 410),
-        failing (5xx) or unreachable today, the story's first archive; for a capture of an
-        error (an archived 5xx), that archive's list of the URL's captures, to fetch a good
-        one. Never for a refusal (robots.txt, 401, 403, 429), nor twice."""
-        request = failure.request
-        if not self._archives or request.meta.get("storycrawl_kind") in (None, "search"):
-            return None
+        """A failed fetch asked of a web archive instead (ArchiveSources.instead); never
+        after a refusal by robots.txt or a redirect to a known page."""
         status = failure.value.response.status if failure.check(HttpError) else None
         if status is None and failure.check(IgnoreRequest, KnownPage):
             return None
-        if status is not None and status not in (404, 410) and status < 500:
-            return None
-        replay: Replay | None = request.meta.get("storycrawl_replay")
-        if replay is None:
-            replay = self._archive_replay(self._archives[0])
-            replay = replay.at(self._captured.get(canonical(request.url), replay.timestamp))
-            self.crawler.stats.inc_value("storycrawl/archive/fallbacks")
-            return self._asked_of_archive(request, replay)
-        if status in (None, 404) or request.meta.get("storycrawl_looked_up"):
-            return None  # the archive has no capture, or cannot be reached
-        archive = next(a for a in self._archives if a.name == replay.archive)
-        self.crawler.stats.inc_value("storycrawl/archive/lookups")
-        return Request(
-            archive.lookup(live_url(request.url)),
-            self.parse_lookup,
-            priority=request.priority,
-            meta={"storycrawl_lookup": request},
-        )
+        retry = self._archives.instead(failure.request, status, self.parse_lookup)
+        if retry is not None:
+            self.crawler.stats.inc_value(f"storycrawl/archive/retries/{status or 'unreachable'}")
+        return retry
 
     def _requisites(self, response: Response) -> Iterator[Request]:
         """Requests for what an accepted article loads (crawler.discovery.requisites),
@@ -553,18 +508,6 @@ class StorySpider(Spider):
             replay = self._replay_of(response)
             for url in stylesheet_requisites(response):
                 yield self._requisite(url, replay)
-
-    @staticmethod
-    def _asked_of_archive(request: Request, replay: Replay, **meta: Any) -> Request:
-        """The request again, of an archive's replay URL; only the story's own keys of its
-        meta go along (not Scrapy's download keys, nor a conditional request's headers)."""
-        kept = {k: v for k, v in request.meta.items() if k in ("storycrawl_kind", "depth")}
-        return request.replace(
-            url=replay.url(live_url(request.url)),
-            meta={**kept, "storycrawl_replay": replay, **meta},
-            headers={},
-            dont_filter=True,
-        )
 
     def _judge(self, extraction: Extraction) -> Verdict:
         """The verdict on a page; a match joins the story's accepted set, against which

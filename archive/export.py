@@ -38,6 +38,9 @@ EXPORT_FIELDS = (
     "warc_offset",
     "warc_length",
     "payload_digest",
+    "archive",
+    "archive_url",
+    "archived_at",
 )
 
 
@@ -134,6 +137,11 @@ def export_records(store: Store, flt: ExportFilter) -> Iterator[dict]:
                 "warc_offset": page.warc_offset,
                 "warc_length": page.warc_length,
                 "payload_digest": page.payload_digest,
+                "archive": page.archive,
+                "archive_url": page.archive_url,
+                "archived_at": (
+                    page.archived_at.replace(tzinfo=UTC).isoformat() if page.archived_at else None
+                ),
             }
             if flt.keeps(record):
                 yield record

@@ -47,6 +47,7 @@ def _parquet_schema(pa):
     types = {
         "date": pa.date32(),  # a publication day: no time of day, no time zone to guess
         "fetched_at": pa.timestamp("us", tz="UTC"),
+        "archived_at": pa.timestamp("us", tz="UTC"),
         "score": pa.float64(),
         "is_match": pa.bool_(),
         "status": pa.int32(),
@@ -60,6 +61,8 @@ def _typed(record: dict) -> dict:
     typed = dict(record)
     typed["date"] = date.fromisoformat(record["date"][:10]) if record["date"] else None
     typed["fetched_at"] = datetime.fromisoformat(record["fetched_at"]).astimezone(UTC)
+    if record["archived_at"]:
+        typed["archived_at"] = datetime.fromisoformat(record["archived_at"]).astimezone(UTC)
     return typed
 
 

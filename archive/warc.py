@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from cdxj_indexer.main import write_cdx_index
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import ChunkedDataReader
 from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
@@ -104,6 +105,9 @@ class Exchange:
     fetched_at: datetime
     ip_address: str | None = None
     truncated: str | None = None  # "length" or "disconnect", the WARC-Truncated reasons
+    #: The URL actually requested when it is not ``url``: a web archive's replay URL of a
+    #: capture of ``url`` (the request record keeps what went over the wire).
+    requested: str | None = None
 
 
 @dataclass
@@ -369,13 +373,14 @@ class WarcWriter:
             )
         compressed = original is None and is_compressed(exchange.response_headers)
         ref = self._write(response, STORED if compressed else COMPRESSION_LEVEL)
+        requested = exchange.requested or exchange.url
         request = writer.create_warc_record(
-            exchange.url,
+            requested,
             "request",
             payload=io.BytesIO(exchange.request_body),
             length=len(exchange.request_body),
             http_headers=StatusAndHeaders(
-                f"{exchange.method} {request_target(exchange.url)} {protocol}",
+                f"{exchange.method} {request_target(requested)} {protocol}",
                 exchange.request_headers,
                 is_http_request=True,
             ),
@@ -395,6 +400,23 @@ class WarcWriter:
             payload=io.BytesIO(data),
             length=len(data),
             warc_content_type="text/plain; charset=utf-8",
+            warc_headers_dict={"WARC-Date": warc_date(moment), "WARC-Refers-To": refers_to},
+        )
+        return self._write(record)
+
+    def write_metadata(
+        self, url: str, fields: dict[str, str], refers_to: str, moment: datetime
+    ) -> WarcRef:
+        """A metadata record about the capture of ``url`` (``application/warc-fields``),
+        referring to its response: where a page fetched from a web archive came from."""
+        writer = self._writer_for_group()
+        data = "".join(f"{name}: {value}\r\n" for name, value in fields.items()).encode()
+        record = writer.create_warc_record(
+            url,
+            "metadata",
+            payload=io.BytesIO(data),
+            length=len(data),
+            warc_content_type="application/warc-fields",
             warc_headers_dict={"WARC-Date": warc_date(moment), "WARC-Refers-To": refers_to},
         )
         return self._write(record)
@@ -480,16 +502,21 @@ class StoredRecord:
 
     def decoded(self, limit: int = DEFAULT_LIMIT) -> bytes:
         """The payload with its Content-Encoding undone: the body a browser would render.
+        A record another crawler wrote (wget) may keep the chunking too: undone first.
         TooLarge past ``limit`` bytes (a decompression bomb archived before the crawl cut
         them, or by another crawler); a coding without a bounded decoder is left as is."""
-        headers = self.http_headers.headers if self.http_headers else []
+        http = self.http_headers
+        payload = self.payload
+        if http and (http.get_header("Transfer-Encoding") or "").lower() == "chunked":
+            payload = ChunkedDataReader(io.BytesIO(payload)).read()
+        headers = http.headers if http else []
         codings = codings_of(v for name, v in headers if name.lower() == "content-encoding")
         if not codings:
-            return self.payload
+            return payload
         try:
-            decoded = decode(self.payload, codings, limit)
+            decoded = decode(payload, codings, limit)
         except UnsupportedCoding:
-            return self.payload
+            return payload
         if decoded.over_limit:
             raise TooLarge(f"{self.url} decodes to more than {limit} bytes")
         return decoded.body

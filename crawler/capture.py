@@ -16,17 +16,19 @@ from scrapy.exceptions import NotConfigured, StopDownload
 from scrapy.http import Headers, Response
 
 from archive.db.engine import StoreError
-from archive.db.items import PageRecord
+from archive.db.items import ArchivedFrom, PageRecord
 from archive.db.repository import Store
 from archive.warc import (
     Exchange,
     Original,
+    WarcRef,
     WarcWriter,
     WarcWriterConfig,
     payload_digest,
     warc_date,
 )
 from crawler import __version__
+from crawler.archived import capture_of, live_url
 from crawler.signals import run_started
 from crawler.storage_failure import stop_crawl
 
@@ -150,8 +152,9 @@ class WarcCapture:
         truncated = request.meta.get("storycrawl_truncated")
         if "dataloss" in response.flags:
             truncated = "disconnect"
+        replay = request.meta.get("storycrawl_replay")
         exchange = Exchange(
-            url=response.url,
+            url=live_url(response.url) if replay else response.url,
             method=request.method,
             request_headers=request_headers,
             request_body=request.body,
@@ -162,6 +165,7 @@ class WarcCapture:
             fetched_at=datetime.now(UTC),
             ip_address=str(response.ip_address) if response.ip_address else None,
             truncated=truncated,
+            requested=response.url if replay else None,
         )
         previous = request.meta.get("storycrawl_previous")
         try:
@@ -180,9 +184,21 @@ class WarcCapture:
                 ref.payload_digest,
                 Original(exchange.url, warc_date(exchange.fetched_at), ref.record_id),
             )
+        if replay and exchange.status == 200 and (capture := capture_of(response, replay.archive)):
+            self._provenance(exchange, capture, ref)
         request.meta["warc"] = ref
         request.meta["fetched_at"] = exchange.fetched_at
         self.crawler.stats.inc_value(f"storycrawl/warc/{ref.rec_type}")
+
+    def _provenance(self, exchange: Exchange, capture: ArchivedFrom, ref: WarcRef) -> None:
+        """A metadata record naming the web archive's capture a page was fetched from."""
+        fields = {
+            "archive": capture.archive,
+            "archive-url": capture.archive_url,
+            "archived-at": warc_date(capture.archived_at),
+        }
+        self.writer.write_metadata(exchange.url, fields, ref.record_id, exchange.fetched_at)
+        self.crawler.stats.inc_value("storycrawl/warc/metadata")
 
     def _original(self, exchange: Exchange) -> Original | None:
         """The earlier capture of the same payload, if this one should be a revisit: only

@@ -33,6 +33,7 @@ class Config:
     allow_private: bool
     dedup: bool
     extract: bool
+    requisites: bool  # accepted articles archived whole: images, stylesheets, scripts, fonts
     named_sites: frozenset[str]
     link_floor: float
     threshold: float
@@ -54,6 +55,7 @@ class Config:
             allow_private=settings.getbool("STORYCRAWL_ALLOW_PRIVATE"),
             dedup=settings.getbool("STORYCRAWL_DEDUP"),
             extract=settings.getbool("STORYCRAWL_EXTRACT"),
+            requisites=settings.getbool("STORYCRAWL_REQUISITES"),
             named_sites=frozenset(settings.getlist("STORYCRAWL_NAMED_SITES")),
             link_floor=settings.getfloat("STORYCRAWL_LINK_FLOOR"),
             threshold=settings.getfloat("STORYCRAWL_THRESHOLD"),

@@ -19,6 +19,7 @@ from archive.db.repository import Store
 from archive.db.writer import BatchWriter
 from archive.duplicates import mark_duplicates
 from archive.urls import canonical
+from crawler.archived import live_url
 from crawler.config import Config
 from crawler.reextract import Reextraction, reextract
 from crawler.signals import run_started
@@ -70,8 +71,13 @@ class StorePipeline:
             # Scrapy's RedirectMiddleware made this request. Its source is settled (a run
             # resuming it is redirected again); the target is no frontier entry of its own,
             # and Scrapy's dupefilter may yet drop it (request_scheduled comes first).
+            # A web archive's redirect between two captures of one URL is no redirect of it.
+            target = live_url(request.url)
             for url in redirected_from:
-                self.writer.add(Decided(canonical(url), "redirected", features={"to": request.url}))
+                if canonical(live_url(url)) != canonical(target):
+                    self.writer.add(
+                        Decided(canonical(live_url(url)), "redirected", features={"to": target})
+                    )
             return
         if not request.meta.get(IN_UNIT):  # a link's row is written with its page's
             self.writer.add(queued_of(request))

@@ -10,7 +10,7 @@ with its outlet's model. The old documents stay in the database, and export take
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,8 +133,12 @@ def reextract(
     threshold: float,
     workers: int,
     stale_only: bool = False,
+    page_ids: Collection[int] | None = None,
 ) -> Reextraction:
     """Extract and judge every stored HTML page of a story again, seeds first.
+
+    ``page_ids`` judges only those pages (the seeds still come from every stored page):
+    what `storycrawl import` does with the pages it has just stored.
 
     ``stale_only`` is the end of a crawl: the models it learned are in the database, and
     only the matched pages extracted before their outlet's model reached its final version
@@ -143,7 +147,9 @@ def reextract(
     profile = StoryProfile(story.keywords, story.since, story.until, threshold)
     seeds = {canonical(url) for url in story.seeds}
     pages = store.story_pages(name)
-    seed_pages = [p for p in pages if canonical(p.url) in seeds]
+    # One page per seed, its newest capture: a seed counted twice (recrawled, or captured
+    # three times in an imported collection) would weigh twice in the profile.
+    seed_pages = list({canonical(p.url): p for p in pages if canonical(p.url) in seeds}.values())
     documents = matches = 0
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         if stale_only:
@@ -161,6 +167,8 @@ def reextract(
                     profile.add_seed(document)
             if not profile.ready:
                 raise StoreError(f"no seed article of story {name!r} is in the archive")
+        if page_ids is not None:
+            pages = [page for page in pages if page.id in page_ids]
         for batch in _batches(store, warc_dir, pages, pool, learner):
             judged = []
             for page, document in batch:

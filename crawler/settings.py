@@ -56,12 +56,18 @@ DOWNLOADER_MIDDLEWARES = {
     # Before RobotsTxtMiddleware too: a page an interrupted crawl archived and did not store
     # is answered from its WARC record, not fetched again, robots.txt included.
     "crawler.replay.WarcReplay": 70,
+    # Last on a response's way back: a web archive's answer gets its original URL once the
+    # archive's own redirects are followed (see crawler.archived).
+    "crawler.archived.ArchivedResponses": 40,
 }
 SPIDER_MIDDLEWARES = {
     # Next to the engine, after DepthMiddleware (900): a page is stored with the links that
     # are really scheduled.
     "crawler.units.PageUnits": 25,
 }
+# The Wayback Machine asks for no more than about 15 requests a minute from one client
+# (its rate limiting answers 429 and blocks beyond that): one connection, 4 s apart.
+DOWNLOAD_SLOTS = {"web.archive.org": {"concurrency": 1, "delay": 4.0}}
 EXTENSIONS = {
     "crawler.capture.WarcCapture": 100,
     # Crawl-delay and the robots.txt `Sitemap:` lines (after AutoThrottle, at 0).
@@ -89,6 +95,10 @@ STORYCRAWL_DEDUP = True  # an identical payload archived before becomes a revisi
 # judged, as when archiving whole sections; `storycrawl reextract` can judge them later.
 STORYCRAWL_EXTRACT = True
 STORYCRAWL_NAMED_SITES = []  # archive.urls.site_of of every URL the user named
+# Accepted articles are archived whole: the images, stylesheets, scripts and fonts their
+# HTML names (and their stylesheets' fonts and images) are fetched too, under the same
+# robots.txt and size rules, so that they replay as readers saw them. False: HTML only.
+STORYCRAWL_REQUISITES = True
 STORYCRAWL_LINK_FLOOR = 0.05
 # The same-story judge's threshold of best F1 on real news (development topics): the shipped
 # model's (archive/judge/data/model.json); tests check that the two agree.

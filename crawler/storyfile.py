@@ -61,6 +61,9 @@ class StoryDefinition:
     search: tuple[
         str, ...
     ] = ()  # search engines to ask for coverage (crawler.discovery.search); off
+    #: Web archives searched for the outlets' captures in the window, and asked for pages
+    #: the live web no longer gives (crawler.discovery.archives): "wayback" or CDX URLs.
+    archives: tuple[str, ...] = ()
     since: date | None = None
     until: date | None = None
     max_pages: int = 5000
@@ -81,7 +84,8 @@ class StoryDefinition:
         """Sites the user named (archive.urls.site_of: host and port): the fetch guard lets
         these through even when private; another port of the same host it does not."""
         urls = (*self.seeds, *self.sites, *self.feeds, *self.sitemaps)
-        return frozenset(site_of(url) for url in urls)
+        archives = (url for url in self.archives if url != "wayback")
+        return frozenset(site_of(url) for url in (*urls, *archives))
 
     def as_json(self) -> dict:
         """The definition as stored with the story in the database."""
@@ -98,7 +102,7 @@ class StoryDefinition:
         return out
 
 
-_LISTS = ("seeds", "sites", "feeds", "sitemaps", "keywords", "search")
+_LISTS = ("seeds", "sites", "feeds", "sitemaps", "keywords", "search", "archives")
 _URL_LISTS = ("seeds", "sites", "feeds", "sitemaps")
 _FIELDS = {f.name: f for f in dataclasses.fields(StoryDefinition)}
 
@@ -142,6 +146,9 @@ def build_story(file_keys: dict[str, Any], options: dict[str, Any]) -> StoryDefi
         if name not in SEARCH_ENGINES:
             known = ", ".join(SEARCH_ENGINES)
             raise StoryError(f"search: unknown source {name!r} (known: {known})")
+    for name in values["archives"]:
+        if name != "wayback" and not is_http_url(name):
+            raise StoryError(f"archives: {name!r} is neither wayback nor a CDX server's URL")
     if not values["seeds"]:
         raise StoryError("the story needs at least one seed article: --seed URL or seeds = […]")
     for key in ("since", "until"):

@@ -20,6 +20,7 @@ from scrapy.http import Response
 
 from archive.db.items import Noted, PageRecord, Queued
 from archive.urls import canonical
+from crawler.archived import live_url
 
 #: On a request whose frontier row its page's record carries: the pipeline writes no other.
 IN_UNIT = "storycrawl_in_unit"
@@ -29,8 +30,9 @@ def queued_of(request: Request) -> Queued:
     """The frontier row of a request. What the link was scored on travels with the request
     this far and no further: a broad crawl holds tens of thousands of requests."""
     meta = request.meta
+    url = live_url(request.url)  # a page asked of a web archive is known by its own URL
     return Queued(
-        canonical(request.url), request.url, meta["storycrawl_kind"], request.priority,
+        canonical(url), url, meta["storycrawl_kind"], request.priority,
         meta.get("depth", 0), meta.pop("storycrawl_score", None),
         meta.pop("storycrawl_features", None),
     )  # fmt: skip

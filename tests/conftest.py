@@ -48,12 +48,15 @@ class CrawlRun:
         return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
 
 
-def storycrawl(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def storycrawl(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run the installed command as a user would, in its own process (on a wide terminal:
-    rich wraps table cells to the terminal's width)."""
+    rich wraps table cells to the terminal's width), with ``env`` added to its environment."""
     return subprocess.run(
         [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())", *args],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, "COLUMNS": "400"},
+        capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "COLUMNS": "400", **(env or {})},
     )  # fmt: skip
 
 

@@ -21,8 +21,6 @@ import signal
 import struct
 import subprocess
 import sys
-import time
-import urllib.request
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -53,6 +51,7 @@ from tests.servers import (
     slow,
     status,
 )
+from tests.wayback import opener, poll, running_wayback, wait_for
 
 BIN = Path(sys.executable).parent
 #: Loopback serves in microseconds; a retry would hide what a single fetch gave.
@@ -265,24 +264,6 @@ def complete_records(path: Path) -> list[str]:
         except Exception:  # a partial record at the end: the point where the kill struck
             pass
     return ids
-
-
-def wait_for(condition: Callable[[], object], timeout: float) -> object:
-    """The condition's first true value, checked every 50 ms until the deadline; or None."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if result := condition():
-            return result
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(0.05)
-
-
-def poll(condition: Callable[[], object], timeout: float, what: str) -> object:
-    """Wait for a condition with a deadline; fail saying what never happened."""
-    if result := wait_for(condition, timeout):
-        return result
-    pytest.fail(f"after {timeout:.0f} s still waiting for {what}")
 
 
 # -- the fidelity crawl -------------------------------------------------------------------
@@ -578,51 +559,8 @@ def test_cdxj_index_beside_each_file_lists_its_captures_and_texts(crawl: Crawl) 
 @pytest.fixture(scope="module")
 def wayback(crawl: Crawl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """pywb serving the crawl's WARCs as collection `fidelity`: its base URL."""
-    root = tmp_path_factory.mktemp("pywb")
-    for command in (["init", "fidelity"], ["add", "fidelity", *map(str, crawl.warc_files)]):
-        done = subprocess.run(
-            [str(BIN / "wb-manager"), *command],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert done.returncode == 0, done.stderr
-    log = root / "wayback.log"
-    with open(log, "wb") as stderr:
-        # Port 0: wayback's --debug log names the port it got (and its internal warcserver's).
-        process = subprocess.Popen(
-            [str(BIN / "wayback"), "--debug", "--port", "0", "--bind", "127.0.0.1"],
-            cwd=root,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    try:
-
-        def frontend() -> str | None:
-            if process.poll() is not None:
-                pytest.fail(f"wayback exited: {log.read_text(errors='replace')[-2000:]}")
-            for port in re.findall(r"starting server on (\d+)", log.read_text(errors="replace")):
-                try:
-                    with opener().open(f"http://127.0.0.1:{port}/", timeout=5) as answer:
-                        if answer.headers.get_content_type() == "text/html":
-                            return f"http://127.0.0.1:{port}"
-                except OSError:
-                    pass
-            return None
-
-        yield poll(frontend, 60, "wayback to listen")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def opener() -> urllib.request.OpenerDirector:
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
+    with running_wayback(tmp_path_factory.mktemp("pywb"), "fidelity", crawl.warc_files) as base:
+        yield base
 
 
 def timestamp(record: Raw) -> str:

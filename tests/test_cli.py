@@ -31,7 +31,8 @@ STORY = "aegis-ashore"
 EXPORT_FIELDS = [
     "url", "canonical_url", "title", "author", "date", "sitename", "language", "text",
     "story", "score", "is_match", "duplicate_of", "fetched_at", "status", "warc_file",
-    "warc_offset", "warc_length", "payload_digest",
+    "warc_offset", "warc_length", "payload_digest", "archive", "archive_url",
+    "archived_at",
 ]  # fmt: skip
 
 #: Fast crawls of loopback servers; the rest of the crawl runs with the user's defaults.

@@ -49,7 +49,8 @@ def test_export_record_has_every_field_of_the_contract(crawl: CrawlRun) -> None:
     fields = [
         "url", "canonical_url", "title", "author", "date", "sitename", "language", "text",
         "story", "score", "is_match", "duplicate_of", "fetched_at", "status", "warc_file",
-        "warc_offset", "warc_length", "payload_digest",
+        "warc_offset", "warc_length", "payload_digest", "archive", "archive_url",
+        "archived_at",
     ]  # fmt: skip
     for row in crawl.export():
         assert list(row) == fields

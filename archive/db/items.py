@@ -9,6 +9,19 @@ from archive.extract import Document
 from archive.warc import Original, WarcRef
 
 
+@dataclass(frozen=True)
+class ArchivedFrom:
+    """The web archive capture a page was fetched from, when not from the live web."""
+
+    archive: str  # as the story names it: "wayback", or a CDX server's URL
+    archive_url: str  # the replay URL that answered
+    archived_at: datetime  # when the archive captured the page (naive UTC)
+
+    @property
+    def timestamp(self) -> str:
+        return f"{self.archived_at:%Y%m%d%H%M%S}"
+
+
 @dataclass
 class PageRecord:
     """One fetched page with what was made of it: the item a crawl hands to storage."""
@@ -30,6 +43,7 @@ class PageRecord:
     kind: str = "page"  # how it was requested: seed, page, feed, sitemap or search
     #: The links found on it, queued or noted: stored with the page, in its transaction.
     links: list[Queued | Noted] = field(default_factory=list)
+    archived: ArchivedFrom | None = None  # fetched from a web archive: which capture
 
 
 @dataclass(frozen=True)
@@ -133,3 +147,15 @@ class StoredPage:
     warc_file: str
     warc_offset: int
     warc_type: str
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    """A collection file a story imported, and what was found in it."""
+
+    path: str
+    size: int
+    modified_at: datetime
+    records: int
+    pages: int
+    skipped: dict[str, int]

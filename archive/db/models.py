@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -67,6 +76,11 @@ class Page(Base):
     payload_digest: Mapped[str | None] = mapped_column(String(100))
     etag: Mapped[str | None] = mapped_column(String(300))  # validators for the next run's
     last_modified: Mapped[str | None] = mapped_column(String(100))  # conditional request
+    # Fetched from a web archive, not the live web: which archive, its replay URL of the
+    # capture, and when the archive captured the page.
+    archive: Mapped[str | None] = mapped_column(Text)
+    archive_url: Mapped[str | None] = mapped_column(Text)
+    archived_at: Mapped[datetime | None]
 
     # One per extraction: re-extraction adds a document, the newest is the one exported.
     documents: Mapped[list[Document]] = relationship(back_populates="page")
@@ -179,3 +193,22 @@ class StorySchedule(Base):
     schedule: Mapped[str] = mapped_column(String(200))
     next_run: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class Import(Base):
+    """A WARC or WACZ file a story imported (``storycrawl import``): its pages point into
+    it. Kept so that importing the same, unchanged file again reads nothing twice."""
+
+    __tablename__ = "imports"
+    __table_args__ = (UniqueConstraint("story_id", "path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id"))
+    crawl_id: Mapped[int] = mapped_column(ForeignKey("crawls.id"))  # the import's own run
+    path: Mapped[str] = mapped_column(Text)  # absolute, as the page rows name it
+    size: Mapped[int] = mapped_column(BigInteger)
+    modified_at: Mapped[datetime]  # the file's mtime: with its size, how a change is seen
+    records: Mapped[int]
+    pages: Mapped[int]
+    skipped: Mapped[dict] = mapped_column(JSON)  # why records were skipped, with counts
+    imported_at: Mapped[datetime]

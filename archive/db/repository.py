@@ -29,6 +29,7 @@ from archive.db.items import (
     Archived,
     BatchItem,
     Decided,
+    ImportedFile,
     Judged,
     Noted,
     PageRecord,
@@ -381,6 +382,10 @@ class Store:
                     etag=record.etag,
                     last_modified=record.last_modified,
                 )
+                if record.archived:
+                    page.archive = record.archived.archive
+                    page.archive_url = record.archived.archive_url
+                    page.archived_at = record.archived.archived_at
                 session.add(page)
                 if record.document is not None:
                     verdict = Judged(
@@ -459,6 +464,36 @@ class Store:
             for item in judged:
                 page = session.get_one(models.Page, item.page_id)
                 _add_document(session, page, item, created_at, story_id)
+
+    def imported(self, story_id: int, path: str) -> tuple[int, datetime] | None:
+        """The size and modification time a file had when the story imported it."""
+        with Session(self.engine) as session:
+            row = session.execute(
+                select(models.Import.size, models.Import.modified_at).where(
+                    models.Import.story_id == story_id, models.Import.path == path
+                )
+            ).first()
+            return (row[0], row[1]) if row else None
+
+    def record_import(self, story_id: int, crawl_id: int, done: ImportedFile) -> None:
+        """Keep a file as imported by this run (a changed file imported again replaces
+        its earlier row)."""
+        values = dict(
+            story_id=story_id, crawl_id=crawl_id, path=done.path, size=done.size,
+            modified_at=done.modified_at, records=done.records, pages=done.pages,
+            skipped=done.skipped, imported_at=now(),
+        )  # fmt: skip
+        with self.session() as session:
+            statement = _insert(session, models.Import.__table__).values(**values)
+            key = ["story_id", "path"]
+            changed = {k: statement.excluded[k] for k in values if k not in key}
+            session.execute(statement.on_conflict_do_update(index_elements=key, set_=changed))
+
+    def pages_of_crawl(self, crawl_id: int) -> frozenset[int]:
+        """The ids of the pages a run stored."""
+        with Session(self.engine) as session:
+            rows = session.scalars(select(models.Page.id).where(models.Page.crawl_id == crawl_id))
+            return frozenset(rows)
 
 
 def _unit_changes(item: BatchItem) -> list[Queued | Decided | Noted]:

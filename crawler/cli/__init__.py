@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from crawler.cli import corpus, crawl, judge, maintenance, report, stories
+from crawler.cli import corpus, crawl, imports, judge, maintenance, report, stories
 from crawler.cli.errors import EXIT_BAD_INPUT
 
 
@@ -29,6 +29,7 @@ for command in (
     stories.stories,
     stories.show,
     report.report,
+    imports.import_,
     maintenance.reextract,
     maintenance.verify,
     maintenance.db_group,

@@ -83,6 +83,12 @@ _CRAWL_OPTIONS = [
     click.option("--sitemap", "sitemaps", multiple=True, help="Sitemap URL (repeatable)."),
     click.option("--keyword", "keywords", multiple=True, help="Extra story term (repeatable)."),
     click.option("--search", multiple=True, help="Search engine to ask: gdelt (repeatable)."),
+    click.option(
+        "--archive",
+        "archives",
+        multiple=True,
+        help="Web archive to search and fetch from: wayback, or a CDX server URL (repeatable).",
+    ),
     click.option("--since", help="Publication window start, YYYY-MM-DD."),
     click.option("--until", help="Publication window end, YYYY-MM-DD."),
     click.option("--max-pages", type=int, help="Fetch at most this many pages."),

@@ -95,6 +95,7 @@ class Storage:
             overrides["STORYCRAWL_DB"] = db
         if warc_dir is not None:
             overrides["STORYCRAWL_WARC_DIR"] = str(warc_dir)
+        self.overrides = overrides  # what the command line sets, over a story file's
         self.settings = project_settings(overrides)
 
     @property

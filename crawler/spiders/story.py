@@ -37,9 +37,12 @@ from archive.judge.features import features_of
 from archive.judge.profile import SEED_VERDICT, StoryProfile, Verdict
 from archive.urls import canonical, host_of
 from archive.warc import read_record, recover_open_files
+from crawler.archived import Replay, live_url
 from crawler.config import Config, user_agent
 from crawler.discovery import Candidate, feeds, links
+from crawler.discovery.archives import ArchiveSources, CdxError
 from crawler.discovery.policy import NAVIGATION_PRIORITY, LinkPolicy
+from crawler.discovery.requisites import page_requisites, stylesheet_requisites
 from crawler.discovery.robots import SITE_UNREACHABLE
 from crawler.discovery.scope import Scope
 from crawler.discovery.search import SearchError, search_sources
@@ -51,6 +54,8 @@ from crawler.storyfile import StoryDefinition, story_from_file
 logger = logging.getLogger(__name__)
 
 SEED_PRIORITY = 10_000
+#: An accepted article's images and stylesheets: after the pages still to be judged.
+REQUISITE_PRIORITY = -100
 #: A run lock this old is a crashed run's, when its holder cannot be checked (another host).
 LOCK_STALE_AFTER = 24 * 3600
 
@@ -100,6 +105,7 @@ class StorySpider(Spider):
         self._pool: ExtractorPool | None = None
         self._lock_holder = f"{socket.gethostname()}:{os.getpid()}"
         self._search = search_sources(story.search, config)  # none unless the story asks
+        self._archives = ArchiveSources(story)  # none unless the story names them
         self._callbacks = {
             "seed": self.parse_seed,
             "page": self.parse_page,
@@ -175,6 +181,10 @@ class StorySpider(Spider):
             for url in source.requests_for(self.profile, self.story):
                 if request := self._request(url, "search", NAVIGATION_PRIORITY):
                     yield request
+        # Not frontier candidates: a CDX server's queries differ only in parameters that a
+        # canonical URL drops, and a resumed run asks them again anyway.
+        for url in self._archives.queries():
+            yield Request(url, self.parse_archive, priority=NAVIGATION_PRIORITY)
         for queued in self.frontier.resumed:
             if request := self._request(queued.url, queued.kind, queued.priority, queued.depth):
                 yield request
@@ -210,9 +220,11 @@ class StorySpider(Spider):
         depth: int = 0,
         score: float | None = None,
         features: dict | None = None,
+        replay: Replay | None = None,
     ) -> Request | Noted | None:
         """A request for a URL the frontier admits (see Frontier.admit), conditional when
-        the archive holds it; the frontier's refusal (Noted), or None."""
+        the archive holds it, made to a web archive's ``replay`` when given; the
+        frontier's refusal (Noted), or None."""
         admitted = self.frontier.admit(url, kind)
         if not isinstance(admitted, Admitted):
             return admitted
@@ -224,11 +236,14 @@ class StorySpider(Spider):
         if depth:
             meta["depth"] = depth
         decision = admitted.decision
-        if decision.previous:
+        if replay:
+            replay = self._archives.best(admitted.url, replay)
+            meta["storycrawl_replay"] = replay
+        elif decision.previous:
             # A 304 is an answer, not an error: the callback records it as not modified.
             meta.update(handle_httpstatus_list=[304], storycrawl_previous=decision.original)
         return Request(
-            admitted.url,
+            replay.url(admitted.url) if replay else admitted.url,
             callback=self._callbacks[kind],
             errback=self.seed_failed if kind == "seed" else self.fetch_failed,
             priority=priority,
@@ -241,11 +256,16 @@ class StorySpider(Spider):
         return self.frontier.known_target(redirected.url, redirected.meta["redirect_urls"])
 
     def _follow(
-        self, candidates: Iterable[Candidate], parent_score: float, from_listing: bool
+        self,
+        candidates: Iterable[Candidate],
+        parent_score: float,
+        from_listing: bool,
+        replay: Replay | None = None,
     ) -> Iterator[Request | Noted]:
         """Requests for the candidates the link policy follows, notes for the others. Only
         a final fate settles a link: one not worth it from one page (its anchor "More", or
-        a section seen from an article) may be from another."""
+        a section seen from an article) may be from another. Links of a page a web archive
+        served are asked of that archive, at that page's capture time (``replay``)."""
         for candidate in candidates:
             if candidate.url in self.frontier.settled:
                 continue
@@ -264,7 +284,7 @@ class StorySpider(Spider):
             if link.follow:
                 self.frontier.settled.add(candidate.url)
                 item = self._request(
-                    candidate.url, "page", link.priority, 0, link.score, link.features
+                    candidate.url, "page", link.priority, 0, link.score, link.features, replay
                 )
             else:
                 item = self.frontier.note(
@@ -307,6 +327,8 @@ class StorySpider(Spider):
                 else:
                     self.profile.add_seed(document)
                     yield self._record(response, document, SEED_VERDICT)
+                    for request in self._requisites(response):
+                        yield request
         except Exception as exc:
             self._seed_problem(response.url, f"could not be read ({type(exc).__name__}: {exc})")
             raise
@@ -316,7 +338,7 @@ class StorySpider(Spider):
         page = self._readable(response)
         if isinstance(page, HtmlResponse) and not self.problem:
             found = links.page_links(page, self.story.broad, self.frontier.settled)
-            for request in self._follow(found, 1.0, from_listing=False):
+            for request in self._follow(found, 1.0, False, self._replay_of(response)):
                 yield request
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
@@ -338,16 +360,19 @@ class StorySpider(Spider):
             self.crawler.stats.inc_value("storycrawl/matches")
             if change == "new":
                 self.crawler.stats.inc_value("storycrawl/run/new_matches")
+            for request in self._requisites(response):
+                yield request
         if not isinstance(page, HtmlResponse):
             return
+        replay = self._replay_of(response)
         for url in links.feed_links(page):
             if self.scope.allows(url) and (
-                request := self._request(url, "feed", NAVIGATION_PRIORITY)
+                request := self._request(url, "feed", NAVIGATION_PRIORITY, replay=replay)
             ):
                 yield request
         score = verdict.score if verdict else 0.0
         found = links.page_links(page, self.story.broad, self.frontier.settled)
-        for request in self._follow(found, score, from_listing=listing):
+        for request in self._follow(found, score, listing, replay):
             yield request
 
     # Feeds and sitemaps are only requested once the profile is ready (see start() and
@@ -363,7 +388,7 @@ class StorySpider(Spider):
         except ValueError as exc:
             self._unreadable(response, exc)
             return
-        yield from self._follow(entries, 0.0, from_listing=False)
+        yield from self._follow(entries, 0.0, False, self._replay_of(response))
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         yield self._record(response)
@@ -375,12 +400,13 @@ class StorySpider(Spider):
         except ValueError as exc:
             self._unreadable(response, exc)
             return
+        replay = self._replay_of(response)
         if not sitemap.is_index:
-            yield from self._follow(sitemap.entries, 0.0, from_listing=False)
+            yield from self._follow(sitemap.entries, 0.0, False, replay)
             return
         for entry in sitemap.entries:
             if self.scope.allows(entry.url) and (
-                request := self._request(entry.url, "sitemap", NAVIGATION_PRIORITY)
+                request := self._request(entry.url, "sitemap", NAVIGATION_PRIORITY, replay=replay)
             ):
                 yield request
 
@@ -404,6 +430,92 @@ class StorySpider(Spider):
         self.scope = self.scope.with_pages(result.url for result in results)
         yield from self._follow(results, 0.0, from_listing=False)
 
+    def parse_archive(self, response: Response) -> Iterator[Any]:
+        """A web archive's captures of an outlet in the story's window: each page's URL
+        scored like a link, feeds and sitemaps read, all fetched from the archive."""
+        yield self._record(response)
+        try:
+            answer = self._archives.answer(response)
+        except CdxError as exc:
+            logger.warning("Web archive answer %s: %s", response.url, exc)
+            self.crawler.stats.inc_value("storycrawl/archive/errors")
+            return
+        if answer is None:  # asked by an interrupted run, of an archive no longer named
+            return
+        archive, captures = answer
+        self.crawler.stats.inc_value("storycrawl/archive/captures", len(captures))
+        for capture in captures:
+            at = archive.replay(self._archives.moment).at(capture.timestamp)
+            if capture.kind == "page":
+                yield from self._follow([Candidate(capture.url)], 0.0, False, at)
+            elif self.scope.allows(capture.url) and (
+                request := self._request(capture.url, capture.kind, NAVIGATION_PRIORITY, replay=at)
+            ):
+                yield request
+
+    def parse_lookup(self, response: Response) -> Iterator[Any]:
+        """A web archive's captures of a URL it served an error page for: the request
+        again, for a capture with status 200 if there is one."""
+        yield self._record(response)
+        try:
+            again = self._archives.looked_up(response)
+        except CdxError as exc:
+            logger.warning("Web archive answer %s: %s", response.url, exc)
+            again = None
+        failed = response.meta["storycrawl_lookup"]
+        if again:
+            yield again
+        elif failed.meta.get("storycrawl_kind") == "seed":
+            self._seed_problem(live_url(failed.url), "is archived only as an error page")
+            self._seed_done()
+
+    def _replay_of(self, response: Response) -> Replay | None:
+        """Where a page's links are asked for: the web archive that served the page, at
+        its capture time; None for a page of the live web."""
+        replay: Replay | None = response.meta.get("storycrawl_replay")
+        archived = response.meta.get("storycrawl_archived")
+        return replay.at(archived.timestamp) if replay and archived else replay
+
+    def _archive_retry(self, failure: Failure) -> Request | None:
+        """A failed fetch asked of a web archive instead (ArchiveSources.instead); never
+        after a refusal by robots.txt or a redirect to a known page."""
+        status = failure.value.response.status if failure.check(HttpError) else None
+        if status is None and failure.check(IgnoreRequest, KnownPage):
+            return None
+        retry = self._archives.instead(failure.request, status, self.parse_lookup)
+        if retry is not None:
+            self.crawler.stats.inc_value(f"storycrawl/archive/retries/{status or 'unreachable'}")
+        return retry
+
+    def _requisites(self, response: Response) -> Iterator[Request]:
+        """Requests for what an accepted article loads (crawler.discovery.requisites),
+        asked of the web archive that served the article, if one did."""
+        if self.config.requisites and isinstance(response, HtmlResponse):
+            replay = self._replay_of(response)
+            for url in page_requisites(response):
+                yield self._requisite(url, replay)
+
+    def _requisite(self, url: str, replay: Replay | None) -> Request:
+        # No frontier candidate: a requisite is no page of the story. Scrapy's dupefilter
+        # fetches a logo shared by every article once; an identical payload at another
+        # URL becomes a revisit record (crawler.capture).
+        return Request(
+            replay.url(url) if replay else url,
+            self.parse_requisite,
+            errback=self.fetch_failed,
+            priority=REQUISITE_PRIORITY,
+            meta={"storycrawl_replay": replay} if replay else {},
+        )
+
+    def parse_requisite(self, response: Response) -> Iterator[Any]:
+        yield self._record(response)
+        self.crawler.stats.inc_value("storycrawl/requisites")
+        content_type = response.headers.get("Content-Type") or b""
+        if content_type.split(b";")[0].strip().lower() == b"text/css":
+            replay = self._replay_of(response)
+            for url in stylesheet_requisites(response):
+                yield self._requisite(url, replay)
+
     def _judge(self, extraction: Extraction) -> Verdict:
         """The verdict on a page; a match joins the story's accepted set, against which
         later pages are judged too (anchored to the seeds: see crawler.judge). The page's
@@ -417,11 +529,19 @@ class StorySpider(Spider):
     # -- failures -------------------------------------------------------------------------
 
     def seed_failed(self, failure: Failure) -> Iterator[Any]:
-        yield from self.fetch_failed(failure)
-        self._seed_problem(failure.request.url, _failure_reason(failure))
+        yield from self._failed(failure)
+        if retry := self._archive_retry(failure):
+            yield retry  # whose own failure is the seed's problem
+            return
+        self._seed_problem(live_url(failure.request.url), _failure_reason(failure))
         self._seed_done()
 
     def fetch_failed(self, failure: Failure) -> Iterator[Any]:
+        yield from self._failed(failure)
+        if retry := self._archive_retry(failure):
+            yield retry
+
+    def _failed(self, failure: Failure) -> Iterator[Any]:
         """An HTTP error page is still a page fetched and archived: keep its row. Any other
         failure leaves the candidate's state and why."""
         if failure.check(HttpError):
@@ -429,7 +549,7 @@ class StorySpider(Spider):
             return
         if failure.check(KnownPage):
             return  # the redirect's source is settled as redirected, its target is known
-        key = canonical(failure.request.url)
+        key = canonical(live_url(failure.request.url))
         if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
             unreachable = SITE_UNREACHABLE in str(failure.value)
             yield Decided(
@@ -542,6 +662,7 @@ class StorySpider(Spider):
             reasons=verdict.reasons if verdict else {},
             etag=etag.decode("latin-1") if etag else None,
             last_modified=modified.decode("latin-1") if modified else None,
+            archived=response.meta.get("storycrawl_archived"),
         )
 
 

@@ -22,9 +22,9 @@ from urllib.parse import urlencode, urlsplit
 from scrapy import Request
 from scrapy.http import Response
 
+from archive.judge.profile import WINDOW_SLACK_DAYS
 from archive.urls import canonical
 from crawler.archived import Replay, live_url
-from crawler.story import WINDOW_SLACK_DAYS
 
 if TYPE_CHECKING:
     from crawler.storyfile import StoryDefinition

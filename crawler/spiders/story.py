@@ -478,9 +478,10 @@ class StorySpider(Spider):
 
     def _archive_retry(self, failure: Failure) -> Request | None:
         """A failed fetch asked of a web archive instead (ArchiveSources.instead); never
-        after a refusal by robots.txt or a redirect to a known page."""
+        after a refusal by robots.txt or a redirect to a known page. A site whose robots.txt
+        does not answer at all is unreachable, not refusing: its archived pages are asked."""
         status = failure.value.response.status if failure.check(HttpError) else None
-        if status is None and failure.check(IgnoreRequest, KnownPage):
+        if status is None and failure.check(IgnoreRequest, KnownPage) and not _unreachable(failure):
             return None
         retry = self._archives.instead(failure.request, status, self.parse_lookup)
         if retry is not None:
@@ -551,11 +552,10 @@ class StorySpider(Spider):
             return  # the redirect's source is settled as redirected, its target is known
         key = canonical(live_url(failure.request.url))
         if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
-            unreachable = SITE_UNREACHABLE in str(failure.value)
             yield Decided(
                 key,
                 "blocked_by_robots",
-                features={"reason": SITE_UNREACHABLE} if unreachable else None,
+                features={"reason": SITE_UNREACHABLE} if _unreachable(failure) else None,
             )
             return
         self.crawler.stats.inc_value(f"storycrawl/failed/{failure.type.__name__}")
@@ -675,6 +675,11 @@ def _state(response: Response, verdict: Verdict | None) -> str:
     if verdict.is_match:
         return "accepted"
     return "out_of_window" if verdict.reasons.get("in_window") is False else "rejected"
+
+
+def _unreachable(failure: Failure) -> bool:
+    """Whether a request was refused because its site's robots.txt did not answer."""
+    return failure.check(IgnoreRequest) is not None and SITE_UNREACHABLE in str(failure.value)
 
 
 def _failure_reason(failure: Failure) -> str:

@@ -306,6 +306,10 @@ def _runs_table(runs: list[Run]) -> str:
     return f"<table><tr><th>run started</th><th>how it ended</th>{head}</tr>{rows}</table>"
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def render_report(report: StoryReport, replay_url: str | None = None) -> str:
     """The report as one HTML document with everything inline."""
     originals = report.originals
@@ -335,9 +339,9 @@ def render_report(report: StoryReport, replay_url: str | None = None) -> str:
 <style>{_STYLE}</style></head><body>
 <header><div class="small">storycrawl story report · made {made}</div>
 <h1>{_e(report.name)}</h1>
-<p>{len(originals)} articles judged same-story on {outlets} outlets{
-        f", {copies} syndicated copies" if copies else ""
-    }{f", window {window}" if window else ""}; {len(report.runs)} crawls.</p>
+<p>{_count(len(originals), "article")} judged same-story on {_count(outlets, "outlet")}{
+        f", {_count(copies, 'syndicated copy', 'syndicated copies')}" if copies else ""
+    }{f", window {window}" if window else ""}; {_count(len(report.runs), "crawl")}.</p>
 <details><summary>Seeds</summary><ul>{seeds}</ul></details></header>
 <h2>Timeline</h2>
 <p class="small">One mark per matched article at its publication date; a hollow mark is a

@@ -112,17 +112,21 @@ class StorePipeline:
         if reason not in UNSETTLED and self.config.extract:
             settled = self._settle(story.name)
         # Settling marks the copies itself, on the verdicts it leaves.
-        copies = 0
+        copies: set[str] = set()
         if reason != REASON:
-            copies = settled.duplicates if settled else len(mark_duplicates(self.store, story.name))
+            copies = settled.copies if settled else set(mark_duplicates(self.store, story.name))
         stats = self.crawler.stats
-        stats.set_value("storycrawl/duplicates", copies)
+        stats.set_value("storycrawl/duplicates", len(copies))
+        # A new article found to be a copy is no new coverage: the run's new matches are
+        # counted as `stories` and export count matches, without copies.
+        new_matches = self.crawler.spider.new_matches - copies
+        stats.set_value("storycrawl/run/new_matches", len(new_matches))
         figures = RunFigures(
             pages_fetched=stats.get_value("storycrawl/run/fetched", 0),
             not_modified=stats.get_value("storycrawl/run/not_modified", 0),
             new_pages=stats.get_value("storycrawl/run/new", 0),
             changed_pages=stats.get_value("storycrawl/run/changed", 0),
-            new_matches=stats.get_value("storycrawl/run/new_matches", 0),
+            new_matches=len(new_matches),
         )
         plain = {k: v for k, v in stats.get_stats().items() if _jsonable(v)}
         self.store.finish_crawl(self.crawl_id, reason, plain, figures)

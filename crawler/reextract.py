@@ -39,7 +39,7 @@ class Reextraction:
     pages: int
     documents: int
     matches: int
-    duplicates: int  # copies marked among the story's matches afterwards
+    copies: frozenset[str]  # canonical URLs marked as copies among the story's matches
 
 
 def _load(store: Store, name: str) -> tuple[int, StoryDefinition]:
@@ -183,4 +183,4 @@ def reextract(
             documents += len(judged)
             matches += sum(j.is_match for j in judged)
     copies = mark_duplicates(store, name)  # the new verdicts start without duplicate_of
-    return Reextraction(len(pages), documents, matches, len(copies))
+    return Reextraction(len(pages), documents, matches, frozenset(copies))

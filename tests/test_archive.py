@@ -421,6 +421,16 @@ def test_repeated_set_cookie_headers_stay_two(crawl: Crawl) -> None:
     ]
 
 
+def test_show_gives_a_reason_for_every_url_an_error_page_its_status(crawl: Crawl) -> None:
+    shown = storycrawl("show", "fidelity", "--data", str(crawl.data), "--format", "jsonl")
+    assert shown.returncode == 0, shown.stderr
+    rows = {row["url"]: row for row in map(json.loads, shown.stdout.splitlines())}
+    assert [url for url, row in rows.items() if not row["why"]] == []
+    missing = rows[crawl.url("/missing")]
+    assert (missing["state"], missing["why"]) == ("failed", "answered HTTP 404")
+    assert rows[crawl.url("/private/report")]["why"] == "disallowed by robots.txt"
+
+
 def test_request_record_keeps_the_query_string(crawl: Crawl) -> None:
     capture = crawl.capture("/page?id=7&lang=en")
     [request] = [

@@ -89,6 +89,18 @@ def crawled(story_crawl: CrawlRun) -> CrawlRun:
 
 
 @pytest.fixture(scope="module")
+def matched(crawled: CrawlRun) -> list[dict]:
+    """Every matched article, syndicated copies too, as export gives them."""
+    return crawled.export("--include-duplicates")
+
+
+@pytest.fixture(scope="module")
+def originals(crawled: CrawlRun) -> list[dict]:
+    """The matched articles less the copies: export's default."""
+    return crawled.export()
+
+
+@pytest.fixture(scope="module")
 def report_file(crawled: CrawlRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report") / "story.html"
     pattern = "http://localhost:8080/{collection}/{timestamp}/{url}"
@@ -110,8 +122,7 @@ def test_report_opens_offline_with_no_console_error(opened: Opened) -> None:
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
 
 
-def test_timeline_has_one_mark_per_matched_article(opened: Opened, crawled: CrawlRun) -> None:
-    matched = crawled.export("--include-duplicates")
+def test_timeline_has_one_mark_per_matched_article(opened: Opened, matched: list[dict]) -> None:
     copies = [row for row in matched if row["duplicate_of"]]
     assert matched and copies, "the demo story has matches and a syndicated copy"
     assert opened.marks == len(matched)
@@ -121,9 +132,8 @@ def test_timeline_has_one_mark_per_matched_article(opened: Opened, crawled: Craw
 
 
 def test_every_match_is_listed_with_its_reason_and_archived_capture(
-    opened: Opened, crawled: CrawlRun
+    opened: Opened, originals: list[dict]
 ) -> None:
-    originals = crawled.export()
     for row in originals:
         assert row["title"] in opened.text
     assert opened.text.count("Why: ") == len(originals)
@@ -136,9 +146,9 @@ def test_every_match_is_listed_with_its_reason_and_archived_capture(
 
 
 def test_report_groups_syndicated_copies_and_lists_near_misses(
-    opened: Opened, crawled: CrawlRun
+    opened: Opened, matched: list[dict]
 ) -> None:
-    copies = [row for row in crawled.export("--include-duplicates") if row["duplicate_of"]]
+    copies = [row for row in matched if row["duplicate_of"]]
     assert f"Syndicated copies ({len(copies)})" in opened.text
     near = opened.text.split("Near misses", 1)[1].split("Crawls", 1)[0]
     assert "below the threshold" in near

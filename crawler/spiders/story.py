@@ -102,6 +102,9 @@ class StorySpider(Spider):
         # Set once every seed is fetched and read: no link can be scored before.
         self._profile_ready = asyncio.Event()
         self._announced_sitemaps: list[str] = []
+        # Articles this run matched for the first time (canonical URLs): the run's new
+        # matches, once the pipeline has set the syndicated copies apart.
+        self.new_matches: set[str] = set()
         self._pool: ExtractorPool | None = None
         self._lock_holder = f"{socket.gethostname()}:{os.getpid()}"
         self._search = search_sources(story.search, config)  # none unless the story asks
@@ -346,7 +349,8 @@ class StorySpider(Spider):
         page = self._readable(response)
         if change == "not_modified" or not isinstance(page, HtmlResponse):
             # Nothing new to extract; its links still lead to pages that may be due.
-            yield self._record(response)
+            record = self._record(response)
+            yield record
             document, verdict = None, None
             previous = self.frontier.history.archived.get(canonical(response.url))
             listing = not (previous and previous.is_article)
@@ -354,12 +358,13 @@ class StorySpider(Spider):
             extraction = await self._extract(page) if self.config.extract else None
             document = extraction.document if extraction else None
             verdict = self._judge(extraction) if extraction else None
-            yield self._record(response, document, verdict)
+            record = self._record(response, document, verdict)
+            yield record
             listing = document is None or not document.is_article
         if verdict and verdict.is_match:
             self.crawler.stats.inc_value("storycrawl/matches")
             if change == "new":
-                self.crawler.stats.inc_value("storycrawl/run/new_matches")
+                self.new_matches.add(record.canonical_url)
             for request in self._requisites(response):
                 yield request
         if not isinstance(page, HtmlResponse):

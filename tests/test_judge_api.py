@@ -149,3 +149,18 @@ def test_shipped_pairs_are_the_features_of_this_code(pairs):
     assert len(rebuilt.y) == len(shipped.y)
     assert (rebuilt.y == shipped.y).all()
     assert np.allclose(rebuilt.x, shipped.x, atol=1e-9)
+
+
+def test_a_corpus_background_counts_only_the_stories_names():
+    """Memory does not grow with a corpus: of its names, only those of the stories'
+    cores are counted."""
+    from archive.judge.corpus import Line, judge, stories
+
+    docs = invented()
+    seed = next(d for d in docs if d.story == "halvorsen-bid")
+    profiles = stories([Line({}, seed.article, None)], unnamed="bid", threshold=None)
+    corpus = [Line({"id": d.id}, d.article, None) for d in docs]
+    records = list(judge(profiles, corpus))
+    background = profiles["bid"].story.background
+    assert background.pages == len(docs) == len(records)
+    assert background.naming and set(background.naming) <= profiles["bid"].story.core_names()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -71,13 +71,18 @@ class Background:
     it reads; the labelled pairs, every article of their dataset), not with a crawl's
     pages: those are the story's own neighbourhood, whose names are the story's."""
 
-    def __init__(self) -> None:
+    def __init__(self, watched: Collection[str] | None = None) -> None:
         self.pages = 0
         self.naming: Counter[str] = Counter()
+        #: The only names counted, when given (the stories' core names): then memory does
+        #: not grow with the corpus.
+        self.watched = watched
 
     def add(self, page: DocFeatures) -> None:
         self.pages += 1
-        self.naming.update(word for word in page.names if " " not in word)
+        words = [word for word in page.names if " " not in word]
+        watched = self.watched
+        self.naming.update(words if watched is None else [w for w in words if w in watched])
 
     def share(self, word: str) -> float:
         """The share of pages that name the word; none until :data:`BACKGROUND_MIN` pages
@@ -150,6 +155,10 @@ class Story:
         core = self._core if with_accepted else self._seed_core
         common = self.background.share
         return _heaviest({word: weight * (1 - common(word)) for word, weight in core.items()})
+
+    def core_names(self) -> frozenset[str]:
+        """Every name that may be one of the core's: what a background must count."""
+        return frozenset(self._core)
 
     def compare(self, page: DocFeatures, with_accepted: bool = True) -> dict[str, float]:
         """The features of a page against this story (without the accepted pages: against

@@ -269,7 +269,7 @@ def test_features_are_the_same_when_computed_in_a_worker_process(web):
     assert remote.quotes  # quotations are compared by checksum, not by salted hash
 
 
-def test_shipped_model_equals_a_refit_of_the_shipped_corpus():
+def test_shipped_model_equals_a_refit_of_the_shipped_pairs():
     shipped, refit = shipped_model(), fit()
     assert refit.threshold == shipped.threshold
     assert refit.coef == pytest.approx(shipped.coef, abs=1e-4)

@@ -107,10 +107,10 @@ def test_real_listing_addresses_are_listings():
 
 #: Floors a regression would break: the held-out figures of the shipped model, rounded down.
 FLOORS = {  # (dataset, seeds): (F1, AUC)
-    ("ecb+", 1): (0.82, 0.95),
-    ("ecb+", 2): (0.86, 0.97),
-    ("newswcl50", 1): (0.97, 0.99),
-    ("newswcl50", 2): (0.98, 0.99),
+    ("ecb+", 1): (0.83, 0.96),
+    ("ecb+", 2): (0.87, 0.98),
+    ("newswcl50", 1): (0.95, 0.99),
+    ("newswcl50", 2): (0.97, 0.99),
 }
 
 

@@ -33,6 +33,9 @@ RECENCY_UNKNOWN = 0.5
 #: A page must score this share of the threshold against the seeds alone (the accepted
 #: pages left out), so that pages accepted by mistake cannot pull the story elsewhere.
 ANCHOR_SHARE = 0.5
+#: Texts shorter than this many words are short (see ``brevity``): a wire text of a few
+#: sentences.
+SHORT_WORDS = 300
 #: Pages judged before names are weighed by how common they are (see :class:`Background`).
 BACKGROUND_MIN = 20
 #: How many whom and what make a story's core (see :meth:`Story.core`).
@@ -183,6 +186,9 @@ class Story:
         # The best of several seeds is likelier to resemble a neighbour by chance: the model
         # asks for more with more seeds (a negative weight, the one it may have).
         values["more_seeds"] = math.log(len(seeds))
+        # A short wire text repeats less of a long seed than a full report does: the model
+        # asks less of it (a weight of either sign).
+        values["brevity"] = max(0.0, 1 - page.words / SHORT_WORDS)
         return {f: values[f] for f in FEATURES}
 
 

@@ -168,7 +168,7 @@ def held_out_table(threshold: float) -> list[str]:
 
 def accepting_table(threshold: float) -> list[str]:
     """Whether a story that takes in its matches finds more of itself, on held-out real
-    news: each single seed with every other of its event's articles accepted (as a crawl
+    news: each single seed with half of its event's other articles accepted (as a crawl
     that had found them would), judged on the rest, against the same seed alone."""
     pairs = load()
     held = pairs.where(pairs.held_out & (pairs.seeds == 1))

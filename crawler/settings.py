@@ -102,12 +102,12 @@ STORYCRAWL_REQUISITES = True
 STORYCRAWL_LINK_FLOOR = 0.05
 # The same-story judge's threshold of best F1 on real news (development topics): the shipped
 # model's (archive/judge/data/model.json); tests check that the two agree.
-STORYCRAWL_THRESHOLD = 0.65
 # Progress while crawling, on standard output: auto (redrawn in place on a terminal, a
 # line every STORYCRAWL_PROGRESS_INTERVAL seconds otherwise), live, lines or off.
 STORYCRAWL_PROGRESS = "auto"
 STORYCRAWL_PROGRESS_INTERVAL = 5.0
 # text (Scrapy's LOG_FORMAT) or json: one object a line, for log collectors.
 STORYCRAWL_LOG_FORMAT = "text"
+STORYCRAWL_THRESHOLD = 0.62
 # The GDELT DOC 2.0 API, queried only by stories with `search = ["gdelt"]`.
 STORYCRAWL_GDELT_URL = "https://api.gdeltproject.org/api/v2/doc/doc"

@@ -107,10 +107,10 @@ def test_real_listing_addresses_are_listings():
 
 #: Floors a regression would break: the held-out figures of the shipped model, rounded down.
 FLOORS = {  # (dataset, seeds): (F1, AUC)
-    ("ecb+", 1): (0.82, 0.95),
-    ("ecb+", 2): (0.86, 0.97),
-    ("newswcl50", 1): (0.97, 0.99),
-    ("newswcl50", 2): (0.98, 0.99),
+    ("ecb+", 1): (0.83, 0.96),
+    ("ecb+", 2): (0.87, 0.98),
+    ("newswcl50", 1): (0.95, 0.99),
+    ("newswcl50", 2): (0.97, 0.99),
 }
 
 
@@ -149,3 +149,18 @@ def test_shipped_pairs_are_the_features_of_this_code(pairs):
     assert len(rebuilt.y) == len(shipped.y)
     assert (rebuilt.y == shipped.y).all()
     assert np.allclose(rebuilt.x, shipped.x, atol=1e-9)
+
+
+def test_a_corpus_background_counts_only_the_stories_names():
+    """Memory does not grow with a corpus: of its names, only those of the stories'
+    cores are counted."""
+    from archive.judge.corpus import Line, judge, stories
+
+    docs = invented()
+    seed = next(d for d in docs if d.story == "halvorsen-bid")
+    profiles = stories([Line({}, seed.article, None)], unnamed="bid", threshold=None)
+    corpus = [Line({"id": d.id}, d.article, None) for d in docs]
+    records = list(judge(profiles, corpus))
+    background = profiles["bid"].story.background
+    assert background.pages == len(docs) == len(records)
+    assert background.naming and set(background.naming) <= profiles["bid"].story.core_names()

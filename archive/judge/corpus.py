@@ -92,6 +92,7 @@ def stories(
                 story=Story(background=background),
             )
         made[name].add_seed(seed.article)
+    background.watched = frozenset().union(*(p.story.core_names() for p in made.values()))
     return made
 
 

@@ -14,9 +14,10 @@ other events of the same kind (the near misses a judge must reject):
   (``NewsWCL50-prep/output_data/NewsWCL50.conll``).
 
 A story is an event (an ECB+ sub-topic, a NewsWCL50 event); an ECB+ topic's other event is
-its near miss. The texts are not shipped: ``python -m archive.judge.datasets MIRROR`` rebuilds
-``data/pairs.npz`` (features, labels and groups only, no text) from the repositories that
-the ``fetch`` tool brings to ``MIRROR/<owner>+<name>/repo``. Topics are split once, by
+its near miss. The 15 invented stories of ``data/stories.toml`` (the only ones with dates)
+join the development data. The texts are not shipped: ``python -m archive.judge.datasets
+MIRROR`` rebuilds ``data/pairs.npz`` (features, labels and groups only, no text) from bare
+clones of the two repositories at ``MIRROR/<owner>+<name>/repo``. Topics are split once, by
 number, into a development part (fitting, threshold, every choice) and a held-out part
 (reported by ``bench/judge.py``, never used to choose anything): see :func:`held_out`.
 """
@@ -158,7 +159,7 @@ def judgings(docs: Sequence[Doc], accepting: bool) -> Iterator[Judging]:
     """Every single seed and up to :data:`TWO_SEED_SETS` pairs of seeds of every story,
     each judged against the story's other articles, its topic's other articles (near
     misses) and :data:`EASY` articles of other topics of the same dataset. With
-    ``accepting``, each single seed once more with every other of the story's articles
+    ``accepting``, each single seed once more with half of the story's other articles
     accepted, as a crawl would, judging the rest: what accepted pages add."""
     by_story: dict[str, list[Doc]] = {}
     for doc in docs:

@@ -281,6 +281,7 @@ class DocFeatures:
     shingles: frozenset[int]  # shingles of the whole text, where others' quotes are sought
     published: date | None
     is_article: bool
+    words: int  # how long its judged text is
 
     @property
     def listing(self) -> bool:
@@ -331,4 +332,5 @@ def features_of(doc: Readable) -> DocFeatures:
         shingles=frozenset(_shingles(_lower_words(text))),
         published=published,
         is_article=doc.is_article,
+        words=len(text.split()),
     )

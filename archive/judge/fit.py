@@ -26,7 +26,7 @@ from archive.judge.pairs import PAIRS_FILE, Pairs, load
 #: Inverse regularisation strength: mild, the features are few and bounded.
 C = 1.0
 #: Features that are no likeness, whose weight may take either sign.
-UNSIGNED = {"more_seeds"}
+UNSIGNED = {"more_seeds", "brevity"}
 #: Thresholds tried when choosing the default: hundredths.
 GRID = [t / 100 for t in range(5, 96)]
 #: Folds of topics for the out-of-fold scores the threshold is chosen on.

@@ -30,6 +30,7 @@ FEATURES = (
     "body_gain",
     "names_gain",
     "more_seeds",
+    "brevity",
 )
 #: What each feature says, in the words of a rejection or match reason.
 MEANING = {
@@ -46,6 +47,7 @@ MEANING = {
     "body_gain": "text more like the story's so far than like a seed's",
     "names_gain": "names more like the story's so far than like a seed's",
     "more_seeds": "judged against several seeds",
+    "brevity": "a short text, which repeats less of any seed",
 }
 
 MODEL_FILE = "data/model.json"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -33,6 +33,9 @@ RECENCY_UNKNOWN = 0.5
 #: A page must score this share of the threshold against the seeds alone (the accepted
 #: pages left out), so that pages accepted by mistake cannot pull the story elsewhere.
 ANCHOR_SHARE = 0.5
+#: Texts shorter than this many words are short (see ``brevity``): a wire text of a few
+#: sentences.
+SHORT_WORDS = 300
 #: Pages judged before names are weighed by how common they are (see :class:`Background`).
 BACKGROUND_MIN = 20
 #: How many whom and what make a story's core (see :meth:`Story.core`).
@@ -71,13 +74,18 @@ class Background:
     it reads; the labelled pairs, every article of their dataset), not with a crawl's
     pages: those are the story's own neighbourhood, whose names are the story's."""
 
-    def __init__(self) -> None:
+    def __init__(self, watched: Collection[str] | None = None) -> None:
         self.pages = 0
         self.naming: Counter[str] = Counter()
+        #: The only names counted, when given (the stories' core names): then memory does
+        #: not grow with the corpus.
+        self.watched = watched
 
     def add(self, page: DocFeatures) -> None:
         self.pages += 1
-        self.naming.update(word for word in page.names if " " not in word)
+        words = [word for word in page.names if " " not in word]
+        watched = self.watched
+        self.naming.update(words if watched is None else [w for w in words if w in watched])
 
     def share(self, word: str) -> float:
         """The share of pages that name the word; none until :data:`BACKGROUND_MIN` pages
@@ -151,6 +159,10 @@ class Story:
         common = self.background.share
         return _heaviest({word: weight * (1 - common(word)) for word, weight in core.items()})
 
+    def core_names(self) -> frozenset[str]:
+        """Every name that may be one of the core's: what a background must count."""
+        return frozenset(self._core)
+
     def compare(self, page: DocFeatures, with_accepted: bool = True) -> dict[str, float]:
         """The features of a page against this story (without the accepted pages: against
         the seeds alone)."""
@@ -174,6 +186,9 @@ class Story:
         # The best of several seeds is likelier to resemble a neighbour by chance: the model
         # asks for more with more seeds (a negative weight, the one it may have).
         values["more_seeds"] = math.log(len(seeds))
+        # A short wire text repeats less of a long seed than a full report does: the model
+        # asks less of it (a weight of either sign).
+        values["brevity"] = max(0.0, 1 - page.words / SHORT_WORDS)
         return {f: values[f] for f in FEATURES}
 
 

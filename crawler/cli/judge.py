@@ -30,12 +30,14 @@ def _open(name: str, stack: ExitStack) -> IO[str]:
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Default: the shipped model's.")
 @click.option("--out", default="-", help="Output file, or - for standard output.")
 def judge(seeds: str, corpus: tuple[str, ...], threshold: float | None, out: str) -> None:
-    """Judge articles (JSON lines: title, text, optional date, url, id...) against the
-    stories their seeds tell; CORPUS files or - (standard input, the default).
+    """Filter any corpus for the stories its seeds tell, offline.
 
-    One JSON line per article and story judged: the article's fields with story, score,
-    is_match and why. An article whose 'story' field names one of the seeds' stories is
-    judged against it alone, any other against every story."""
+    Seeds and CORPUS (files, or - for standard input, the default) are JSON lines of
+    articles: title, text, optional date (ISO 8601), url, id and any other fields, as
+    `storycrawl export` writes them. One JSON line out per article and story judged: the
+    article's fields with story, score, is_match and why. An article whose 'story' field
+    names one of the seeds' stories is judged against it alone, any other against every
+    story."""
     from archive.judge.corpus import CorpusError, read, stories
     from archive.judge.corpus import judge as judged
 

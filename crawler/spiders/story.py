@@ -524,7 +524,7 @@ class StorySpider(Spider):
 
     def _judge(self, extraction: Extraction) -> Verdict:
         """The verdict on a page; a match joins the story's accepted set, against which
-        later pages are judged too (anchored to the seeds: see crawler.judge). The page's
+        later pages are judged too (anchored to the seeds: see archive.judge.story). The page's
         features were computed in the extraction worker (ExtractorPool's ``analyse``)."""
         return self.profile.follow(extraction.analysis)
 

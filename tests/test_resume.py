@@ -15,6 +15,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -210,17 +211,18 @@ class PrivatePostgres:
 
 
 @pytest.fixture
-def private_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivatePostgres]:
+def private_postgres() -> Iterator[PrivatePostgres]:
     if os.geteuid() != 0 or not Path("/usr/lib/postgresql").exists():
         pytest.skip("a private PostgreSQL server needs root and the server binaries")
-    folder = Path(tempfile_folder := str(tmp_path_factory.mktemp("pg")))
-    os.chmod(tempfile_folder, 0o755)
-    server = PrivatePostgres(folder)
-    server.init()
-    server.start()
-    yield server
-    with contextlib.suppress(subprocess.CalledProcessError):  # stopped by the test already
-        server.stop()
+    # Not under pytest's tmp_path, which only root may enter.
+    with tempfile.TemporaryDirectory(prefix="storycrawl-pg-") as folder:
+        os.chmod(folder, 0o755)
+        server = PrivatePostgres(Path(folder))
+        server.init()
+        server.start()
+        yield server
+        with contextlib.suppress(subprocess.CalledProcessError):  # stopped already
+            server.stop()
 
 
 def test_postgresql_stopping_stops_the_crawl_cleanly_and_the_resume_completes_it(

@@ -283,6 +283,19 @@ def test_read_only_database_is_a_one_line_error(database_url, capsys) -> None:
     store.engine.dispose()
 
 
+def test_a_new_sqlite_database_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    """Made beside its path and renamed once migrated: a crawl killed while creating it
+    leaves a `.partial` the next run starts over, never tables without a revision."""
+    path = tmp_path / "storycrawl.db"
+    (tmp_path / "storycrawl.db.partial").write_bytes(b"half a database")
+    engine = open_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    engine.dispose()
+    assert revision == head_revision()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["storycrawl.db"]
+
+
 # -- writing ------------------------------------------------------------------------------
 
 

@@ -5,7 +5,8 @@ those it does not. Stored apart, in whatever batches they fell into, the page's 
 could commit while its links did not, and a resume would skip the page and lose all below
 it. This spider middleware holds the record until its callback is done and hands it to
 storage with its links (``PageRecord.links``), one item, written in one transaction; the
-requests go on to the scheduler at once.
+requests go on to the scheduler at once. A callback that meets a storage failure (the
+database gone while it saved a site model) makes nothing, and stops the crawl.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from archive.db.engine import StoreError
 from archive.db.items import Noted, PageRecord, Queued
 from archive.urls import canonical
 from crawler.archived import live_url
+from crawler.storage_failure import stop_crawl
 
 #: On a request whose frontier row its page's record carries: the pipeline writes no other.
 IN_UNIT = "storycrawl_in_unit"
@@ -55,6 +58,12 @@ class PageUnits:
         # for the resume (see process_spider_output).
         if "warc" not in response.meta:
             raise IgnoreRequest(f"{response.url} was not archived")
+
+    def process_spider_exception(self, response: Response, exception: Exception) -> list | None:
+        if isinstance(exception, StoreError):
+            stop_crawl(self.crawler, str(exception))
+            return []
+        return None
 
     async def process_spider_output(
         self, response: Response, result: AsyncIterator[Any]

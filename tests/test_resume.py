@@ -15,18 +15,21 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from archive.urls import canonical
+from archive.warc import index_file
 from crawler.demo import NewsWeb
 from crawler.demo.crawl import DEMO_SETTINGS, demo_story
-from crawler.storyfile import StoryDefinition
+from crawler.storyfile import StoryDefinition, build_story
 from tests.conftest import settings_args, storycrawl, write_story_file
 from tests.killpoints import (
     QUICK,
@@ -39,6 +42,7 @@ from tests.killpoints import (
     wait_for,
     warcio_check,
 )
+from tests.servers import LoopbackServer, slow
 
 SETTINGS = settings_args(DEMO_SETTINGS | QUICK)
 #: The most requests in flight when a kill comes (Scrapy's CONCURRENT_REQUESTS).
@@ -210,17 +214,18 @@ class PrivatePostgres:
 
 
 @pytest.fixture
-def private_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivatePostgres]:
+def private_postgres() -> Iterator[PrivatePostgres]:
     if os.geteuid() != 0 or not Path("/usr/lib/postgresql").exists():
         pytest.skip("a private PostgreSQL server needs root and the server binaries")
-    folder = Path(tempfile_folder := str(tmp_path_factory.mktemp("pg")))
-    os.chmod(tempfile_folder, 0o755)
-    server = PrivatePostgres(folder)
-    server.init()
-    server.start()
-    yield server
-    with contextlib.suppress(subprocess.CalledProcessError):  # stopped by the test already
-        server.stop()
+    # Not under pytest's tmp_path, which only root may enter.
+    with tempfile.TemporaryDirectory(prefix="storycrawl-pg-") as folder:
+        os.chmod(folder, 0o755)
+        server = PrivatePostgres(Path(folder))
+        server.init()
+        server.start()
+        yield server
+        with contextlib.suppress(subprocess.CalledProcessError):  # stopped already
+            server.stop()
 
 
 def test_postgresql_stopping_stops_the_crawl_cleanly_and_the_resume_completes_it(
@@ -255,3 +260,40 @@ def test_postgresql_stopping_stops_the_crawl_cleanly_and_the_resume_completes_it
     done = storycrawl("crawl", str(story_file), "--db", private_postgres.url, *SETTINGS)
     assert done.returncode == 0, done.stderr[-3000:]
     assert_same_end(outcome(web, story, private_postgres.url, since), reference, 1)
+
+
+def test_a_second_run_on_the_data_folder_leaves_the_live_crawl_alone(
+    web: NewsWeb, tmp_path: Path
+) -> None:
+    """Neither a run of the same story (which exits 75) nor a run of another story on the
+    same folder recovers, renames or indexes the WARC file the live crawl is writing."""
+    with urlopen(web.url("japan-dismisses-russia-concerns-missile-systems")) as page:
+        article = page.read().decode()
+    # The live crawl's seed trickles in for 24 seconds (under DOWNLOAD_TIMEOUT): the others
+    # run meanwhile.
+    with LoopbackServer("127.0.0.1", {"/story": slow(article, pieces=25, pause=1.0)}) as server:
+        data = tmp_path / "data"
+        story = build_story({"name": "slow", "seeds": [f"{server.url}/story"]}, {})
+        story_file = write_story_file(tmp_path / "slow.toml", replace(story, data=data))
+        args = command("crawl", str(story_file), *SETTINGS)
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "text": True}
+        with subprocess.Popen(args, **quiet) as live:
+            try:
+                warc = data / "warc"
+                wait_for(lambda: list(warc.glob("*.warc.gz.open")), timeout=60)  # robots.txt
+                (open_file,) = warc.glob("*.warc.gz.open")
+                busy = storycrawl("crawl", str(story_file), *SETTINGS)
+                assert busy.returncode == 75, busy.stderr
+                missing = f"{server.url}/missing"
+                other = storycrawl("crawl", "--name", "another", "--seed", missing,
+                                   "--data", str(data), *SETTINGS)  # fmt: skip
+                assert other.returncode == 2, other.stderr
+                assert live.poll() is None, "the live crawl ended before the others ran"
+                assert open_file.exists() and not list(warc.glob("*.corrupt"))
+                assert live.communicate(timeout=120)[1] == "" and live.returncode == 0
+            finally:
+                live.kill()
+    warcio_check(warc)
+    for path in warc.glob("*.warc.gz"):
+        written = path.with_name(path.name + ".cdxj").read_text()
+        assert written == index_file(shutil.copy(path, tmp_path / path.name)).read_text()

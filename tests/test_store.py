@@ -33,7 +33,7 @@ from archive.db.engine import (
     open_engine,
     upgrade_database,
 )
-from archive.db.items import PageRecord, Queued
+from archive.db.items import Noted, PageRecord, Queued, RunFigures
 from archive.db.repository import Store
 from archive.db.writer import BatchWriter
 from archive.export import ExportFilter, export_records
@@ -283,6 +283,19 @@ def test_read_only_database_is_a_one_line_error(database_url, capsys) -> None:
     store.engine.dispose()
 
 
+def test_a_new_sqlite_database_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    """Made beside its path and renamed once migrated: a crawl killed while creating it
+    leaves a `.partial` the next run starts over, never tables without a revision."""
+    path = tmp_path / "storycrawl.db"
+    (tmp_path / "storycrawl.db.partial").write_bytes(b"half a database")
+    engine = open_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    engine.dispose()
+    assert revision == head_revision()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["storycrawl.db"]
+
+
 # -- writing ------------------------------------------------------------------------------
 
 
@@ -342,6 +355,49 @@ def test_a_url_queued_again_keeps_the_link_score_and_features_it_was_found_with(
     writer.close()
     [candidate] = story_candidates(store, STORY)
     assert (candidate.state, candidate.score, candidate.features) == ("queued", 0.41, found)
+    store.engine.dispose()
+
+
+def test_a_page_commits_with_its_state_and_links_and_a_later_queueing_never_undoes_it(
+    database_url,
+) -> None:
+    """A page's links are stored with it; the same crawl queueing a link it has answered
+    already (the page holding the link stored after the page it leads to) changes nothing."""
+    store = Store(open_engine(database_url))
+    story_id = store.story_id(STORY, {"name": STORY})
+    crawl_id = store.start_crawl(story_id, {"name": STORY})
+    child, parent = page_record(2), page_record(1)
+    child.state = "accepted"
+    link = Queued(child.url, child.url, "page", 310, 1, 0.41, {"text": "Article 2"})
+    parent.links = [link, Noted("https://news.example/about", "https://news.example/about",
+                                "page", "discovered", 0.01, {"text": "About"})]  # fmt: skip
+    writer = BatchWriter(store, crawl_id, story_id, batch_size=1)
+    writer.add(child)
+    writer.add(parent)
+    writer.close()
+    states = {c.url: c.state for c in story_candidates(store, STORY)}
+    assert states == {
+        parent.url: "fetched",
+        child.url: "accepted",
+        "https://news.example/about": "discovered",
+    }
+    # A later crawl queues it again: that one has no answer for it yet.
+    crawl_id = store.start_crawl(story_id, {"name": STORY})
+    writer = BatchWriter(store, crawl_id, story_id, batch_size=1)
+    writer.add(link)
+    writer.close()
+    assert {c.url: c.state for c in story_candidates(store, STORY)}[child.url] == "queued"
+    store.engine.dispose()
+
+
+def test_interrupted_crawls_are_those_since_the_last_finished(database_url) -> None:
+    store = Store(open_engine(database_url))
+    story_id = store.story_id(STORY, {"name": STORY})
+    crawls = [store.start_crawl(story_id, {"name": STORY}) for _ in range(4)]
+    figures = RunFigures(0, 0, 0, 0, 0)
+    store.finish_crawl(crawls[1], "finished", {}, figures)
+    store.finish_crawl(crawls[2], "storage_failed", {}, figures)
+    assert store.interrupted_crawls(STORY) == (crawls[3], crawls[2])
     store.engine.dispose()
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from archive.db.engine import StoreError
-from archive.db.items import BatchItem
+from archive.db.items import BatchItem, PageRecord
 from archive.db.repository import Store
 
 
@@ -30,18 +30,20 @@ class BatchWriter:
         self.story_id = story_id
         self.batch_size = batch_size
         self._pending: list[BatchItem] = []
+        self._rows = 0  # that the pending items make: a page's links are rows too
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storycrawl-db")
         self._sent: list[Future] = []
 
     def add(self, record: BatchItem) -> Future | None:
         """Queue a record; return the write's future when a batch was sent off."""
         self._pending.append(record)
-        if len(self._pending) >= self.batch_size:
+        self._rows += 1 + len(record.links) if isinstance(record, PageRecord) else 1
+        if self._rows >= self.batch_size:
             return self.flush()
         return None
 
     def flush(self) -> Future:
-        batch, self._pending = self._pending, []
+        batch, self._pending, self._rows = self._pending, [], 0
         future = self._thread.submit(self._write, batch)
         self._sent = [f for f in self._sent if not f.done() or f.exception()] + [future]
         return future

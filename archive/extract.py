@@ -98,9 +98,7 @@ def prune_links(tree: HtmlElement) -> int:
     dropped = len(doomed)
     while doomed:
         parents = _remove(doomed)
-        doomed = [
-            p for p in parents if p is not tree and not len(p) and not (p.text or "").strip()
-        ]
+        doomed = [p for p in parents if p is not tree and not len(p) and not (p.text or "").strip()]
     return dropped
 
 

@@ -77,7 +77,10 @@ def page_links(
         if not href:
             continue
         rel = (element.get("rel") or "").lower().split()
-        url = _absolute(base, origin, href, response.encoding)
+        try:
+            url = _absolute(base, origin, href, response.encoding)
+        except ValueError:  # no URL at all ("http://[::1"): the page's other links stand
+            continue
         if "next" in rel:
             yield Candidate(url, "next page", navigation="pagination")
             continue

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Self
 from archive.db.engine import StoreError, database_url, open_engine
 from archive.db.repository import Store
 from crawler import __version__
+from crawler.schema import SETTINGS
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -42,37 +43,28 @@ class Config:
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:
-        """Raise ValueError with a one-line message for values that cannot work together."""
-        data_dir = Path(settings.get("STORYCRAWL_DATA_DIR"))
-        config = cls(
+        """SchemaError (a ValueError) with a one-line message for a value that breaks its
+        rule (crawler.schema.SETTINGS), however it was set: ``-s``, a story, Scrapyd."""
+        checked = {name: rule.check(name, settings.get(name)) for name, rule in SETTINGS.items()}
+        data_dir = checked["STORYCRAWL_DATA_DIR"]
+        return cls(
             data_dir=data_dir,
-            db_url=database_url(data_dir, settings.get("STORYCRAWL_DB")),
-            warc_dir=Path(settings.get("STORYCRAWL_WARC_DIR") or data_dir / "warc"),
-            warc_prefix=settings.get("STORYCRAWL_WARC_PREFIX"),
-            warc_max_size=settings.getint("STORYCRAWL_WARC_MAX_SIZE"),
-            db_batch=settings.getint("STORYCRAWL_DB_BATCH"),
-            extract_workers=settings.getint("STORYCRAWL_EXTRACT_WORKERS") or os.cpu_count() or 1,
-            allow_private=settings.getbool("STORYCRAWL_ALLOW_PRIVATE"),
-            dedup=settings.getbool("STORYCRAWL_DEDUP"),
-            extract=settings.getbool("STORYCRAWL_EXTRACT"),
-            requisites=settings.getbool("STORYCRAWL_REQUISITES"),
+            db_url=database_url(data_dir, checked["STORYCRAWL_DB"]),
+            warc_dir=checked["STORYCRAWL_WARC_DIR"] or data_dir / "warc",
+            warc_prefix=checked["STORYCRAWL_WARC_PREFIX"],
+            warc_max_size=checked["STORYCRAWL_WARC_MAX_SIZE"],
+            db_batch=checked["STORYCRAWL_DB_BATCH"],
+            extract_workers=checked["STORYCRAWL_EXTRACT_WORKERS"] or os.cpu_count() or 1,
+            allow_private=checked["STORYCRAWL_ALLOW_PRIVATE"],
+            dedup=checked["STORYCRAWL_DEDUP"],
+            extract=checked["STORYCRAWL_EXTRACT"],
+            requisites=checked["STORYCRAWL_REQUISITES"],
             named_sites=frozenset(settings.getlist("STORYCRAWL_NAMED_SITES")),
-            link_floor=settings.getfloat("STORYCRAWL_LINK_FLOOR"),
-            threshold=settings.getfloat("STORYCRAWL_THRESHOLD"),
-            operator=settings.get("STORYCRAWL_CONTACT") or "",
-            gdelt_url=settings.get("STORYCRAWL_GDELT_URL"),
+            link_floor=checked["STORYCRAWL_LINK_FLOOR"],
+            threshold=checked["STORYCRAWL_THRESHOLD"],
+            operator=checked["STORYCRAWL_CONTACT"] or "",
+            gdelt_url=checked["STORYCRAWL_GDELT_URL"],
         )
-        if config.warc_max_size < 1:
-            raise ValueError("STORYCRAWL_WARC_MAX_SIZE must be a positive number of bytes")
-        if config.db_batch < 1:
-            raise ValueError("STORYCRAWL_DB_BATCH must be at least 1")
-        if config.extract_workers < 1:
-            raise ValueError("STORYCRAWL_EXTRACT_WORKERS must be at least 1")
-        if not 0 <= config.threshold <= 1:
-            raise ValueError("STORYCRAWL_THRESHOLD must lie between 0 and 1")
-        if not 0 <= config.link_floor <= 1:
-            raise ValueError("STORYCRAWL_LINK_FLOOR must lie between 0 and 1")
-        return config
 
     def prepare_storage(self) -> Store:
         """Create the data and WARC directories and open the database, or say what is

@@ -92,7 +92,8 @@ class BoundedDecompression:
         except UnsupportedCoding as exc:
             logger.warning("%s: %s", response.url, exc)
             return response
-        if decoded.over_limit:
+        if decoded.over_limit and request.meta.get(TRUNCATED) != "length":
+            # Counted once: a download the meter stopped decodes past the limit too.
             request.meta[TRUNCATED] = "length"
             self.crawler.stats.inc_value("storycrawl/decompression/over_limit")
         headers = response.headers.copy()

@@ -26,7 +26,8 @@ from archive.db.repository import Store
 from archive.urls import canonical, original_of
 from archive.warc import Original
 from crawler.discovery.traps import TrapRules
-from crawler.storyfile import StoryDefinition, parse_duration
+from crawler.schema import parse_duration
+from crawler.storyfile import StoryDefinition
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,36 @@ def test_malformed_story_file_is_a_one_line_error(
 
 
 @pytest.mark.parametrize(
+    ("story", "args", "names"),
+    [
+        ("data = 5", [], ["data must be a path"]),
+        ('warc_dir = ["a"]', [], ["warc_dir must be a path"]),
+        ('recrawl_after = "99999999999d"', [], ["recrawl_after"]),
+        ("since = 2018-01-01T00:00:00\nuntil = 2018-02-01", [], ["since", "not a time"]),
+        ("", ["--seed", "http://127.0.0.1:99999/"], ["99999", "port"]),
+        ("", ["-s", "CONCURRENT_REQUESTS=abc"], ["CONCURRENT_REQUESTS", "abc"]),
+        (f'name = "{"n" * 5000}"', [], ["5000 characters"]),
+    ],
+    ids=["data", "warc_dir", "recrawl_after", "datetime", "port", "setting", "long-name"],
+)
+def test_bad_values_are_one_line_errors_before_anything_runs(
+    story: str, args: list[str], names: list[str], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Each of these ended in a traceback or a crawl that did nothing (issue 15)."""
+    story_file = tmp_path / "story.toml"
+    keys = "\n".join(line for line in (f'seeds = ["{refused_url()}"]', story) if line)
+    if "name =" not in story:
+        keys = f'name = "x"\n{keys}'
+    if "data =" not in story:
+        keys = f"{keys}\ndata = {str(tmp_path / 'data')!r}"
+    story_file.write_text(keys, encoding="utf-8")
+    status = main(["crawl", str(story_file), *args])
+    one_line_error(status, capsys.readouterr().err, *names)
+    assert not (tmp_path / "data").exists(), "a refused crawl made its data directory"
+
+
+@pytest.mark.parametrize(
     ("args", "names"),
     [
         (["--story", "nope"], ["nope", STORY]),  # the message lists the known stories

@@ -14,11 +14,16 @@ import pytest
 from backports import zstd
 from scrapy.crawler import CrawlerRunner
 from scrapy.utils.defer import deferred_f_from_coro_f
+from trafilatura.utils import load_html
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.coding import BROTLI_BOUNDED, TooLarge
+from archive.db.engine import open_engine
+from archive.db.repository import Store
+from archive.extract import MAX_LINKS_PER_PAGE, extract, prune_links
 from archive.warc import Exchange, StoredRecord, WarcWriter, WarcWriterConfig, read_record
 from crawler.discovery.scope import Scope
+from crawler.reextract import reextract
 from crawler.spiders.story import StorySpider
 from crawler.storyfile import build_story
 from tests.servers import LoopbackServer, Reply, page
@@ -176,6 +181,10 @@ async def test_a_decompression_bomb_is_cut_at_the_limit_and_kept_truncated(tmp_p
     assert record.warc_headers.get_header("WARC-Truncated") == "length"
     assert len(record.payload) < len(bomb) or len(bomb) < 64 * 1024  # stopped mid-body
     assert crawler.stats.get_value("storycrawl/decompression/over_limit") is None  # 2nd run
+    if coding == "gzip":  # reextract reads every archived page: the bomb it leaves alone
+        store = Store(open_engine(f"sqlite:///{tmp_path / 'storycrawl.db'}"))
+        again = reextract(store, tmp_path / "warc", "bomb", threshold=0.84, workers=1)
+        assert again.documents == 1  # the seed
 
 
 def test_an_archived_bomb_is_refused_when_read_back(tmp_path) -> None:
@@ -193,3 +202,35 @@ def test_an_archived_bomb_is_refused_when_read_back(tmp_path) -> None:
     record = read_record(tmp_path / ref.file, ref.offset)
     with pytest.raises(TooLarge):
         record.decoded()
+
+
+# -- a flood of links ---------------------------------------------------------------------
+
+
+def flood(count: int) -> str:
+    items = "".join(
+        f'<li><a href="/news/aegis-ashore-{n}">Aegis Ashore Japan {n}</a> read on</li>'
+        for n in range(count)
+    )
+    return dated_article("Japan dismisses Russia's concerns", "2018-01-16", SEED_TEXT,
+                         f"<ul>{items}</ul>")  # fmt: skip
+
+
+def test_extraction_reads_the_first_links_of_a_flood_only() -> None:
+    tree = load_html(flood(20_000))
+    assert prune_links(tree) == 20_000 - MAX_LINKS_PER_PAGE
+    assert len(list(tree.iter("a", "area", "link"))) == MAX_LINKS_PER_PAGE
+    assert len(list(tree.iter("li"))) == MAX_LINKS_PER_PAGE  # the emptied items gone too
+    assert tree.xpath("string(//ul)").count("read on") == MAX_LINKS_PER_PAGE
+    document = extract(flood(20_000), "http://a.example/seed")
+    assert document is not None and SEED_TEXT[0][:60] in document.text
+
+
+@deferred_f_from_coro_f
+async def test_a_page_with_a_flood_of_links_is_read_to_the_cap(tmp_path) -> None:
+    with LoopbackServer("127.0.0.27", {}) as server:
+        server.routes["/seed"] = page(flood(20_000))
+        crawler = await crawl(tmp_path, f"{server.url}/seed", max_pages=3)
+    assert crawler.stats.get_value("finish_reason") == "finished"
+    found = [url for url in candidate_urls(tmp_path) if "/news/aegis-ashore-" in url]
+    assert 0 < len(found) <= MAX_LINKS_PER_PAGE

@@ -154,14 +154,14 @@ def test_search_is_off_unless_the_story_names_a_known_source() -> None:
     assert build_story({}, {"name": "s", "seeds": seeds}).search == ()
     story = build_story({"name": "s", "seeds": list(seeds), "search": ["gdelt"]}, {})
     assert story.search == ("gdelt",) and story.as_json()["search"] == ["gdelt"]
-    with pytest.raises(StoryError, match="search: unknown source 'bing' \\(known: gdelt\\)"):
+    with pytest.raises(StoryError, match="search: unknown 'bing' \\(known: gdelt\\)"):
         build_story({"name": "s", "seeds": list(seeds), "search": ["bing"]}, {})
 
 
 def test_crawl_option_names_the_source(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["crawl", "--name", "s", "--seed", "https://a.example/x", "--search", "bing"]
     assert main(args) == 2
-    assert "unknown source 'bing'" in capsys.readouterr().err
+    assert "unknown 'bing'" in capsys.readouterr().err
 
 
 def test_scope_takes_in_result_pages_not_their_sites() -> None:

@@ -30,6 +30,7 @@ from archive.extract.chrome import SiteModel
 from archive.extract.document import Document, Extraction
 from archive.extract.headline import without_headline
 from archive.extract.language import language
+from archive.extract.pruning import prune_links
 from archive.simhash import simhash
 
 # Comments are reader talk, not the article; tables often carry the story's figures.
@@ -57,6 +58,7 @@ def extract_page(html: str | bytes, url: str, model: SiteModel | None = None) ->
     tree = load_html(html)
     if tree is None:
         return None
+    prune_links(tree)
     meta = metadata.read(tree, url)
     # From here on the tree is for the body text alone; trafilatura works on its own copy.
     fingerprints = chrome.strip(tree, model.fingerprints if model else frozenset())

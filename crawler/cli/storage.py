@@ -20,14 +20,24 @@ if TYPE_CHECKING:
     from crawler.config import Config
 
 
-def setting_overrides(items: Iterable[str]) -> dict[str, str]:
-    """``-s NAME=VALUE`` options as a dict of Scrapy settings."""
+def setting_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """``-s NAME=VALUE`` options as a dict of Scrapy settings, each checked by its rule
+    (crawler.schema) and converted: a bad one is a one-line error before anything runs."""
+    from scrapy.settings import default_settings
+
+    from crawler import settings as project
+    from crawler.schema import SchemaError, check_setting
+
     overrides = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise BadInput(f"-s takes NAME=VALUE, not {item!r}")
-        overrides[name] = value
+        default = getattr(project, name, getattr(default_settings, name, None))
+        try:
+            overrides[name] = check_setting(name, value, default)
+        except SchemaError as exc:
+            raise BadInput(str(exc)) from None
     return overrides
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Iterator
 from functools import lru_cache
+from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
 from courlan import is_navigation_page, is_not_crawlable
@@ -19,6 +20,7 @@ from scrapy.utils.response import get_base_url
 from scrapy.utils.url import url_has_any_extension
 from w3lib.url import safe_url_string
 
+from archive.extract.pruning import MAX_LINKS_PER_PAGE
 from crawler.discovery import Candidate
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
@@ -59,7 +61,8 @@ def page_links(
     One pass over the parsed page: Scrapy's LinkExtractor, which runs its XPath, its
     canonicalising and its filters per link, cost a story crawl more CPU than fetching did
     (bench/throughput.py). Same rules: <a> and <area>, the page's <base>, no rel=nofollow,
-    no files (images, PDFs, …) unless ``broad``, each URL once; rel=next marks pagination.
+    no files (images, PDFs, …) unless ``broad``, each URL once; rel=next marks pagination;
+    the page's first :data:`archive.extract.pruning.MAX_LINKS_PER_PAGE` links only.
     A URL in ``settled`` (the caller has decided its fate) is skipped before its anchor
     text and kind are read: most links of a news page are the menus and sidebars of the
     pages before it.
@@ -68,12 +71,16 @@ def page_links(
     scheme, netloc, *_ = urlsplit(base)
     origin = f"{scheme}://{netloc}/"
     seen: set[str] = set()
-    for element in response.selector.root.iter("a", "area", "link"):
+    # Bounded work per page: the first MAX_LINKS_PER_PAGE links only, as extraction reads.
+    for element in islice(response.selector.root.iter("a", "area", "link"), MAX_LINKS_PER_PAGE):
         href = (element.get("href") or "").strip()
         if not href:
             continue
         rel = (element.get("rel") or "").lower().split()
-        url = _absolute(base, origin, href, response.encoding)
+        try:
+            url = _absolute(base, origin, href, response.encoding)
+        except ValueError:  # no URL at all ("http://[::1"): the page's other links stand
+            continue
         if "next" in rel:
             yield Candidate(url, "next page", navigation="pagination")
             continue

@@ -152,7 +152,7 @@ class GdeltSource:
 
 
 #: Search sources by the name a story file uses for them: one for each name of
-#: crawler.storyfile.SEARCH_ENGINES, against which story files are checked.
+#: crawler.schema.SEARCH_ENGINES, against which story files are checked.
 SOURCES: dict[str, Callable[[Config], SearchSource]] = {
     "gdelt": lambda config: GdeltSource(config.gdelt_url),
 }

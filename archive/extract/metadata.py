@@ -36,6 +36,10 @@ _BYLINE = re.compile(
     r"^(?:by|von|par|por|di|door|autor|autorin|view all posts by|posted by)\s+", re.I
 )
 _TRAILING = " -|:\u2013\u2014"
+#: Author entries that name no one: a button's or a label's words.
+_NO_ONE = frozenset({"posted", "follow", "text", "no author", "admin", "author"})
+#: A name that ends like a host name ("Facebook Com", "Redaktion datev de") is a site's.
+_DOMAIN_END = re.compile(r"[\s.](?:com|net|org|info|de|at|ch|uk|fr|it|pl|eu|lt|ru|es)$", re.I)
 _NOT_ALNUM = re.compile(r"[\W_]+")
 #: <meta> names and properties that carry the article's publication time, best first.
 _PUBLISHED = (
@@ -264,6 +268,10 @@ def _is_host(name: str, url: str | None) -> bool:
     return bool(key) and key in (_key(host), _key(host.removeprefix("www.")))
 
 
+def _names_no_one(name: str) -> bool:
+    return name.casefold() in _NO_ONE or _DOMAIN_END.search(name) is not None
+
+
 def authors(
     found: str | None, facts: PageFacts, sitename: str | None, url: str | None = None
 ) -> tuple[str, ...]:
@@ -276,7 +284,7 @@ def authors(
     given = found.split(";") if found else facts.authors
     named = {}
     for name in (_BYLINE.sub("", n.strip()) for n in given):
-        if name and not _is_host(name, url):
+        if name and not _is_host(name, url) and not _names_no_one(name):
             named.setdefault(_key(name), name)
     people = [name for name in named.values() if not _is_publisher(name, site_names)]
     return tuple(people or (list(named.values()) if found else []))

@@ -105,22 +105,6 @@ def _is_teaser_line(element: HtmlElement, counts: _Counts) -> bool:
     )
 
 
-def _drop_with_husk(element: HtmlElement, body: HtmlElement, counts: dict) -> None:
-    """Remove ``element``, and the containers around it that held little but it: a footer
-    whose menu goes leaves its copyright line and newsletter label, and without the menu
-    trafilatura no longer sees them as the footer they are."""
-    if not any(ancestor is body for ancestor in element.iterancestors()):
-        return  # gone already, with a husk around another list
-    removed = counts[element].chars
-    parent = element.getparent()
-    while parent is not None and parent is not body and parent.tag in CONTAINERS:
-        around = counts.get(parent)
-        if around is None or around.prose or around.chars - removed >= OTHER_CHARS:
-            break
-        element, parent = parent, parent.getparent()
-    element.drop_tree()
-
-
 def strip(tree: HtmlElement) -> None:
     """Remove the page's lists of links and teaser lines (their tails stay)."""
     body = tree.find("body")
@@ -143,4 +127,4 @@ def strip(tree: HtmlElement) -> None:
             continue  # what is inside goes with it
         stack.extend(element)
     for element in doomed:
-        _drop_with_husk(element, body, counts)
+        element.drop_tree()

@@ -47,7 +47,6 @@ _PUBLISHED = (
     "pubdate", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.created",
     "date",
 )  # fmt: skip
-_MODIFIED = ("article:modified_time", "og:updated_time", "datemodified", "dcterms.modified")
 _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 #: htmldate's answer for a page where it found a year alone.
 _YEAR_ONLY = re.compile(r"\d{4}-01-01")
@@ -69,12 +68,8 @@ class Metadata:
     title: str | None
     authors: tuple[str, ...]
     date: str | None  # published, ISO day
-    modified: str | None
     sitename: str | None
     language: str | None  # as declared, primary subtag
-    description: str | None
-    image: str | None
-    tags: tuple[str, ...]
     canonical_url: str | None
     pagetype: str | None
 
@@ -95,7 +90,6 @@ class PageFacts:
     publishers: frozenset[str]  # casefolded names of the site and its publisher
     language: str | None
     published: tuple[str, ...]  # declared publication times, best first
-    modified: tuple[str, ...]
 
 
 def _json_ld(tree: HtmlElement) -> Iterator[dict]:
@@ -158,7 +152,7 @@ def _time_elements(tree: HtmlElement) -> list[str]:
 def page_facts(tree: HtmlElement) -> PageFacts:
     meta = _meta(tree)
     headlines, authors, publishers, languages = [], [], set(), []
-    published, modified = [], []
+    published = []
     for item in _json_ld(tree):
         kind = item.get("@type")
         kinds = kind if isinstance(kind, list) else [kind]
@@ -171,8 +165,6 @@ def page_facts(tree: HtmlElement) -> PageFacts:
                 languages.append(item["inLanguage"])
             if isinstance(item.get("datePublished"), str):
                 published.append(item["datePublished"])
-            if isinstance(item.get("dateModified"), str):
-                modified.append(item["dateModified"])
         elif any(k in ("Organization", "NewsMediaOrganization", "WebSite") for k in kinds):
             publishers.update(_norm(name) for name in _names(item))
     headlines += [meta[k] for k in ("og:title", "twitter:title") if meta.get(k)]
@@ -181,7 +173,6 @@ def page_facts(tree: HtmlElement) -> PageFacts:
     if meta.get("og:site_name"):
         publishers.add(_norm(meta["og:site_name"]))
     published += [meta[k] for k in _PUBLISHED if meta.get(k)] + _time_elements(tree)
-    modified += [meta[k] for k in _MODIFIED if meta.get(k)]
     title = tree.find(".//head/title")
     h1s = [_clean(h1.text_content()) for h1 in tree.iterfind(".//body//h1")]
     return PageFacts(
@@ -192,7 +183,6 @@ def page_facts(tree: HtmlElement) -> PageFacts:
         publishers=frozenset(p for p in publishers if p),
         language=_language(tree, meta, languages),
         published=tuple(published),
-        modified=tuple(modified),
     )
 
 
@@ -337,17 +327,12 @@ def read(tree: HtmlElement, url: str | None) -> Metadata:
     # htmldate's extensive search, the costliest part of trafilatura's metadata, only where
     # the page declares no date and its markup and URL give none (see published).
     found = extract_metadata(tree, url, date_config=dict(DATE_OPTIONS), extensive=False)
-    modified = next((day for value in facts.modified if (day := _day(value))), None)
     return Metadata(
         title=headline(facts, found.title, found.sitename),
         authors=authors(found.author, facts, found.sitename, url),
         date=published(tree, facts, found.date, url),
-        modified=modified,
         sitename=found.sitename,
         language=facts.language,
-        description=found.description,
-        image=found.image,
-        tags=tuple(found.tags or ()),
         canonical_url=found.url if found.url and found.url.startswith("http") else None,
         pagetype=(found.pagetype or "").lower() or None,
     )

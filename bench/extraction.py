@@ -231,13 +231,19 @@ def token_f1(found: str, truth: str) -> tuple[float, float, float]:
     return precision, recall, 2 * precision * recall / both if both else 0.0
 
 
+#: How annotations and extractors join several authors in one field.
+_AUTHOR_JOINS = re.compile(r";|,|\s(?:and|und|et|&)\s", re.IGNORECASE)
+
+
 def _people(names: Iterable[str]) -> set[str]:
-    return {_norm(n).casefold() for n in names if _norm(n)}
+    parts = (part for name in names for part in _AUTHOR_JOINS.split(name))
+    return {_norm(n).casefold() for n in parts if _norm(n)}
 
 
 def author_f1(found: str | None, truth: Iterable[str]) -> float:
-    """F1 of the author names (a page with none named, rightly none found, scores 1)."""
-    ours, gold = _people((found or "").split(";")), _people(truth)
+    """F1 of the author names, each side split where it joins several ("A; B", "A and
+    B", "A, B"); a page with none named, rightly none found, scores 1."""
+    ours, gold = _people([found or ""]), _people(truth)
     if not ours or not gold:
         return float(ours == gold)
     common = len(ours & gold)

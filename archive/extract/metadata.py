@@ -36,6 +36,10 @@ _BYLINE = re.compile(
     r"^(?:by|von|par|por|di|door|autor|autorin|view all posts by|posted by)\s+", re.I
 )
 _TRAILING = " -|:\u2013\u2014"
+#: Author entries that name no one: a button's or a label's words.
+_NO_ONE = frozenset({"posted", "follow", "text", "no author", "admin", "author"})
+#: A name that ends like a host name ("Facebook Com", "Redaktion datev de") is a site's.
+_DOMAIN_END = re.compile(r"[\s.](?:com|net|org|info|de|at|ch|uk|fr|it|pl|eu|lt|ru|es)$", re.I)
 _NOT_ALNUM = re.compile(r"[\W_]+")
 #: <meta> names and properties that carry the article's publication time, best first.
 _PUBLISHED = (
@@ -43,7 +47,6 @@ _PUBLISHED = (
     "pubdate", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.created",
     "date",
 )  # fmt: skip
-_MODIFIED = ("article:modified_time", "og:updated_time", "datemodified", "dcterms.modified")
 _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 #: htmldate's answer for a page where it found a year alone.
 _YEAR_ONLY = re.compile(r"\d{4}-01-01")
@@ -65,12 +68,8 @@ class Metadata:
     title: str | None
     authors: tuple[str, ...]
     date: str | None  # published, ISO day
-    modified: str | None
     sitename: str | None
     language: str | None  # as declared, primary subtag
-    description: str | None
-    image: str | None
-    tags: tuple[str, ...]
     canonical_url: str | None
     pagetype: str | None
 
@@ -91,7 +90,6 @@ class PageFacts:
     publishers: frozenset[str]  # casefolded names of the site and its publisher
     language: str | None
     published: tuple[str, ...]  # declared publication times, best first
-    modified: tuple[str, ...]
 
 
 def _json_ld(tree: HtmlElement) -> Iterator[dict]:
@@ -154,7 +152,7 @@ def _time_elements(tree: HtmlElement) -> list[str]:
 def page_facts(tree: HtmlElement) -> PageFacts:
     meta = _meta(tree)
     headlines, authors, publishers, languages = [], [], set(), []
-    published, modified = [], []
+    published = []
     for item in _json_ld(tree):
         kind = item.get("@type")
         kinds = kind if isinstance(kind, list) else [kind]
@@ -167,8 +165,6 @@ def page_facts(tree: HtmlElement) -> PageFacts:
                 languages.append(item["inLanguage"])
             if isinstance(item.get("datePublished"), str):
                 published.append(item["datePublished"])
-            if isinstance(item.get("dateModified"), str):
-                modified.append(item["dateModified"])
         elif any(k in ("Organization", "NewsMediaOrganization", "WebSite") for k in kinds):
             publishers.update(_norm(name) for name in _names(item))
     headlines += [meta[k] for k in ("og:title", "twitter:title") if meta.get(k)]
@@ -177,7 +173,6 @@ def page_facts(tree: HtmlElement) -> PageFacts:
     if meta.get("og:site_name"):
         publishers.add(_norm(meta["og:site_name"]))
     published += [meta[k] for k in _PUBLISHED if meta.get(k)] + _time_elements(tree)
-    modified += [meta[k] for k in _MODIFIED if meta.get(k)]
     title = tree.find(".//head/title")
     h1s = [_clean(h1.text_content()) for h1 in tree.iterfind(".//body//h1")]
     return PageFacts(
@@ -188,7 +183,6 @@ def page_facts(tree: HtmlElement) -> PageFacts:
         publishers=frozenset(p for p in publishers if p),
         language=_language(tree, meta, languages),
         published=tuple(published),
-        modified=tuple(modified),
     )
 
 
@@ -282,6 +276,10 @@ def _is_host(name: str, url: str | None) -> bool:
     return bool(key) and key in (_key(host), _key(host.removeprefix("www.")))
 
 
+def _names_no_one(name: str) -> bool:
+    return name.casefold() in _NO_ONE or _DOMAIN_END.search(name) is not None
+
+
 def authors(
     found: str | None, facts: PageFacts, sitename: str | None, url: str | None = None
 ) -> tuple[str, ...]:
@@ -294,7 +292,7 @@ def authors(
     given = found.split(";") if found else facts.authors
     named = {}
     for name in (_BYLINE.sub("", n.strip()) for n in given):
-        if name and not _is_host(name, url):
+        if name and not _is_host(name, url) and not _names_no_one(name):
             named.setdefault(_key(name), name)
     people = [name for name in named.values() if not _is_publisher(name, site_names)]
     return tuple(people or (list(named.values()) if found else []))
@@ -347,18 +345,13 @@ def read(tree: HtmlElement, url: str | None) -> Metadata:
     # htmldate's extensive search, the costliest part of trafilatura's metadata, only where
     # the page declares no date and its markup and URL give none (see published).
     found = extract_metadata(tree, url, date_config=dict(DATE_OPTIONS), extensive=False)
-    modified = next((day for value in facts.modified if (day := _day(value))), None)
     title = headline(facts, found.title, found.sitename)
     return Metadata(
         title=title,
         authors=authors(found.author, facts, found.sitename, url),
         date=published(tree, facts, found.date, url),
-        modified=modified,
         sitename=site_name(facts, found.sitename, title),
         language=facts.language,
-        description=found.description,
-        image=found.image,
-        tags=tuple(found.tags or ()),
         canonical_url=found.url if found.url and found.url.startswith("http") else None,
         pagetype=(found.pagetype or "").lower() or None,
     )

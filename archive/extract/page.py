@@ -35,9 +35,10 @@ from archive.simhash import simhash
 
 # Comments are reader talk, not the article; tables often carry the story's figures.
 # Metadata is read from the page as fetched (archive.extract.metadata), not by trafilatura
-# from the stripped tree. favor_precision stays off: on the real pages' development split
-# it loses more recall than it gains precision, and the structural cleaner and the site
-# models remove chrome without dropping text (bench/extraction.py).
+# from the stripped tree. On the real pages' development split (bench/extraction.py),
+# favor_precision takes body F1 from 0.960 to 0.956 (P +0.012, R -0.016) and "with"
+# passages from 0.927 to 0.896; fast=True (no readability fallback) takes body F1 to
+# 0.955 and passages to 0.912: both stay off.
 EXTRACTOR = Extractor(output_format="python", comments=False, tables=True, with_metadata=False)
 
 _ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "blogposting"}

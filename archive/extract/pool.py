@@ -1,4 +1,4 @@
-"""Extraction in worker processes: ~10 ms of CPU per page, off the Twisted reactor."""
+"""Extraction in worker processes: ~30 ms of CPU per real page, off the Twisted reactor."""
 
 from __future__ import annotations
 

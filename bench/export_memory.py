@@ -1,6 +1,6 @@
 """Export benchmark: time and peak memory of each format over a large synthetic corpus.
 
-    python bench/export_memory.py [--documents 100000] [--db URL]
+    python -m bench.export_memory [--documents 100000] [--db URL]
 
 Fills a fresh database (SQLite in a temporary directory unless --db is given) with
 synthetic stored pages, each with a document of about 3 KB and a match, then runs

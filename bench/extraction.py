@@ -1,8 +1,8 @@
 """Extraction benchmark: storycrawl's text and metadata against trafilatura alone.
 
-    python bench/extraction.py [--split heldout|dev] [--no-newsweb]
+    python -m bench.extraction [--split heldout|dev] [--no-newsweb]
 
-(with the project's Python: `.venv/bin/python bench/extraction.py`)
+(with the project's Python: `.venv/bin/python -m bench.extraction`)
 
 Real pages (bench/fixtures.py: fundus's publishers, the article-extraction-benchmark,
 trafilatura's and htmldate's evaluation pages; built with `bench/fixtures.py build`), one

@@ -1,6 +1,6 @@
 """Real news pages with the truth about them: the extraction benchmark's and tests' fixtures.
 
-    python bench/fixtures.py build MIRRORS [--out DIR]
+    python -m bench.fixtures build MIRRORS [--out DIR]
 
 Four public sets, each a git snapshot under MIRRORS (``owner+name/repo``), give pages that
 no one here wrote, with what a reader would call their title, authors, date and body:

@@ -1,6 +1,6 @@
 """Story benchmark: how much of its story a crawl finds on the hard news web, and at what cost.
 
-    python bench/story.py [--seed ARTICLE_ID | --seed all] [--keep DIR]
+    python -m bench.story [--seed ARTICLE_ID | --seed all] [--keep DIR]
 
 Serves the bundled news web (print and AMP copies, a syndicated copy, redirects, a
 transient 500, a slow page, a windows-1252 page, an endless calendar, session ids, hard

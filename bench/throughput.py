@@ -1,6 +1,6 @@
 """Throughput benchmark: pages/s, CPU per page and memory of a broad crawl, against plain Scrapy.
 
-    python bench/throughput.py [--pages 3000] [--out DIR] [--rss-trace] [--profile FILE]
+    python -m bench.throughput [--pages 3000] [--out DIR] [--rss-trace] [--profile FILE]
 
 (with the project's Python: `.venv/bin/python bench/throughput.py`, or the venv activated)
 

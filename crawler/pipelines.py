@@ -94,13 +94,7 @@ class StorePipeline:
             return  # the run never started
         self.writer.close()
         story = self.crawler.spider.story
-        settled = None
-        if reason not in UNSETTLED and self.config.extract:
-            settled = self._settle(story.name)
-        # Settling marks the copies itself, on the verdicts it leaves.
-        copies = settled.duplicates if settled else len(mark_duplicates(self.store, story.name))
         stats = self.crawler.stats
-        stats.set_value("storycrawl/duplicates", copies)
         figures = RunFigures(
             pages_fetched=stats.get_value("storycrawl/run/fetched", 0),
             not_modified=stats.get_value("storycrawl/run/not_modified", 0),
@@ -108,8 +102,24 @@ class StorePipeline:
             changed_pages=stats.get_value("storycrawl/run/changed", 0),
             new_matches=stats.get_value("storycrawl/run/new_matches", 0),
         )
+        shared = self.crawler.spider.shared
+        if shared is not None:  # a crawl shared by several workers is closed by the last
+            last = shared.leave(figures)
+            if last is None:
+                return
+            figures = last.figures
+            workers = " ".join(f"{w}={prefix}" for w, prefix in sorted(last.workers.items()))
+            stats.set_value("storycrawl/workers", workers)  # worker=WARC prefix, in the crawl row
+        settled = None
+        if reason not in UNSETTLED and self.config.extract:
+            settled = self._settle(story.name)
+        # Settling marks the copies itself, on the verdicts it leaves.
+        copies = settled.duplicates if settled else len(mark_duplicates(self.store, story.name))
+        stats.set_value("storycrawl/duplicates", copies)
         plain = {k: v for k, v in stats.get_stats().items() if _jsonable(v)}
         self.store.finish_crawl(self.crawl_id, reason, plain, figures)
+        if shared is not None:
+            self.store.release_lock(story.name, last.lock_holder)
 
     def _settle(self, story: str) -> Reextraction | None:
         """Extract again the pages extracted before their outlet's site model was complete

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
 import tempfile
@@ -42,11 +43,15 @@ def run_crawl(
     from twisted.python.failure import Failure
 
     from crawler.config import Config
+    from crawler.distributed.shared import SharedCrawl
     from crawler.spiders.story import StorySpider
 
     settings = crawl_settings(story, overrides)
     config = guarded(lambda: Config.from_settings(settings))
-    guarded(config.prepare_storage)
+    shared = guarded(lambda: SharedCrawl.from_settings(settings, story.name))
+    # Workers starting together on a new database would each create its tables.
+    with shared.one_at_a_time("storage") if shared else contextlib.nullcontext():
+        guarded(config.prepare_storage)
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(StorySpider)
     failures: list[Failure] = []
@@ -103,13 +108,23 @@ def _with_crawl_options(command: Callable) -> Callable:
 @click.command()
 @click.argument("story_file", required=False, type=click.Path(path_type=Path))
 @_with_crawl_options
+@click.option(
+    "--frontier",
+    metavar="redis://HOST:PORT/DB",
+    help="Share the crawl with the other workers started with this Redis (and one --db).",
+)
 @SET_OPTION
-def crawl(story_file: Path | None, scrapy_settings: tuple[str, ...], **options: Any) -> None:
+def crawl(
+    story_file: Path | None, frontier: str | None, scrapy_settings: tuple[str, ...], **options: Any
+) -> None:
     """Crawl a story given as STORY.toml and/or options."""
     from crawler.storyfile import build_story, load_story_file
 
     story = guarded(lambda: build_story(load_story_file(story_file) if story_file else {}, options))
-    stats, config = run_crawl(story, setting_overrides(scrapy_settings))
+    overrides = setting_overrides(scrapy_settings)
+    if frontier:
+        overrides["STORYCRAWL_FRONTIER"] = frontier
+    stats, config = run_crawl(story, overrides)
     summary(story, stats, config)
 
 

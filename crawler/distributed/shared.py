@@ -226,6 +226,9 @@ def configure_worker(settings: BaseSettings) -> None:
     if not settings.get("STORYCRAWL_FRONTIER"):
         return
     settings.set("SCHEDULER", "crawler.distributed.scheduler.SharedScheduler", priority="spider")
+    settings.set_in_component_priority_dict(
+        "DOWNLOADER_MIDDLEWARES", "crawler.distributed.politeness.SharedPoliteness", 840
+    )
     prefix = f"{settings.get('STORYCRAWL_WARC_PREFIX')}-{worker_name().replace(':', '-')}"
     priority = max(settings.getpriority("STORYCRAWL_WARC_PREFIX") or 0, 30)
     settings.set("STORYCRAWL_WARC_PREFIX", prefix, priority=priority)

@@ -1,0 +1,226 @@
+"""One story crawl shared by several workers through Redis and PostgreSQL (crawler.distributed).
+
+The workers are `storycrawl crawl --frontier redis://…` processes, as a user starts them,
+on the bundled news web, with one PostgreSQL schema and one Redis key prefix per crawl.
+Redis is the one at ``STORYCRAWL_TEST_REDIS``: unreachable, it skips these tests locally and
+fails them in CI, where a skip would hide that they never ran.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.orm import Session
+
+from archive.db import models
+from crawler.demo import NewsWeb
+from crawler.demo.crawl import DEMO_SETTINGS, demo_story
+from tests.conftest import CrawlRun, settings_args, write_story_file
+from tests.databases import schema_url
+
+redis = pytest.importorskip("redis", reason="the redis extra is not installed")
+
+REDIS_URL = os.environ.get("STORYCRAWL_TEST_REDIS", "redis://127.0.0.1:6379/0")
+#: Short leases: a killed worker's requests come back within seconds.
+LEASE = 3
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        message = f"Redis at {REDIS_URL} is unreachable (set STORYCRAWL_TEST_REDIS): {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    yield client
+    client.close()
+
+
+@contextmanager
+def redis_prefix(client: redis.Redis) -> Iterator[str]:
+    """A key prefix of the test's own; every key under it is gone afterwards."""
+    prefix = f"storycrawl-test:{uuid.uuid4().hex[:12]}"
+    try:
+        yield prefix
+    finally:
+        if keys := list(client.scan_iter(match=f"{prefix}:*")):
+            client.delete(*keys)
+
+
+@contextmanager
+def pg_schema(server: Engine) -> Iterator[str]:
+    schema = f"storycrawl_test_{uuid.uuid4().hex[:12]}"
+    with server.connect() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema_url(schema)
+    finally:
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@dataclass(frozen=True)
+class SharedRun:
+    run: CrawlRun  # the data directory all the workers write to, the requests they made
+    db: str
+    returncodes: list[int]
+
+    def export(self) -> list[dict]:
+        return self.run.export("--db", self.db)
+
+    def crawls(self) -> list[models.Crawl]:
+        return self._query(select(models.Crawl))
+
+    def pages(self) -> list[str]:
+        """The WARC file of every page row."""
+        return self._query(select(models.Page.warc_file))
+
+    def _query(self, statement) -> list:
+        engine = create_engine(self.db)
+        try:
+            with Session(engine) as session:
+                return list(session.scalars(statement))
+        finally:
+            engine.dispose()
+
+
+def worker(story_file: Path, db: str, prefix: str) -> subprocess.Popen:
+    """`storycrawl crawl … --frontier redis://…`, started as a user starts it."""
+    settings = {**DEMO_SETTINGS, "STORYCRAWL_REDIS_PREFIX": prefix, "STORYCRAWL_REDIS_LEASE": LEASE}
+    return subprocess.Popen(
+        [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())",
+         "crawl", str(story_file), "--db", db, "--frontier", REDIS_URL,
+         *settings_args(settings)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def wait_for(condition, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def finish(*workers: subprocess.Popen) -> list[int]:
+    codes = []
+    for process in workers:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-2000:]
+        codes.append(process.returncode)
+    return codes
+
+
+@pytest.fixture(scope="module")
+def two_workers(
+    news_web: NewsWeb, redis_server, postgres_server: Engine, tmp_path_factory
+) -> Iterator[SharedRun]:
+    """The bundled story crawled by two workers started together, on one machine."""
+    data = tmp_path_factory.mktemp("two-workers")
+    story = demo_story(news_web, data)
+    story_file = write_story_file(data / "story.toml", story)
+    with redis_prefix(redis_server) as prefix, pg_schema(postgres_server) as db:
+        already = len(news_web.requests)
+        codes = finish(*(worker(story_file, db, prefix) for _ in range(2)))
+        served = news_web.requests[already:]
+        run = CrawlRun(story, story_file, data, 0, "", "", served)
+        yield SharedRun(run, db, codes)
+        assert not list(redis_server.scan_iter(match=f"{prefix}:*")), "keys left in Redis"
+
+
+def accepted(records: list[dict]) -> set[str]:
+    return {r["canonical_url"] for r in records}
+
+
+def test_two_workers_accept_what_one_worker_accepts(
+    two_workers: SharedRun, story_crawl: CrawlRun
+) -> None:
+    one = accepted(story_crawl.export())
+    assert one and accepted(two_workers.export()) == one
+
+
+def test_every_url_is_fetched_once_by_the_two(two_workers: SharedRun) -> None:
+    """Each worker reads robots.txt itself; every other URL is fetched once in all (orbit's
+    transient 500 is retried once)."""
+    fetched = Counter((s.outlet, s.path_with_query) for s in two_workers.run.served)
+    robots = {k: n for k, n in fetched.items() if k[1] == "/robots.txt"}
+    assert robots and set(robots.values()) <= {1, 2}
+    retried = {(s.outlet, s.path_with_query) for s in two_workers.run.served if s.status >= 500}
+    twice = {k: n for k, n in fetched.items() if n > 1 and k not in robots and k not in retried}
+    assert twice == {}
+
+
+def test_both_workers_share_the_work_and_are_listed(two_workers: SharedRun) -> None:
+    """One crawl row, settled once and closed with both workers' figures added up, naming
+    both workers and their WARC prefixes; each worker's WARC files are its own."""
+    (crawl,) = two_workers.crawls()
+    assert crawl.finish_reason == "finished" and "storycrawl/settled_pages" in crawl.stats
+    listed = dict(w.split("=") for w in crawl.stats["storycrawl/workers"].split())
+    assert len(listed) == 2 and len(set(listed.values())) == 2
+    # Each worker's pages, in its own WARC files, all in the one crawl's figures.
+    pages = two_workers.pages()
+    assert crawl.pages_fetched == len(pages)
+    for prefix in listed.values():
+        assert any(name.startswith(f"{prefix}-") for name in pages)
+
+
+def test_robots_txt_holds_across_workers(two_workers: SharedRun, news_web: NewsWeb) -> None:
+    assert [s for s in two_workers.run.served if news_web.violates_robots(s)] == []
+
+
+@pytest.mark.xfail(
+    reason="a worker's first requests to a site can still come closer than its Crawl-delay "
+    "(0.18 s measured between the two workers); one worker alone keeps gaps >= 0.85 s",
+    strict=False,
+)
+def test_crawl_delay_holds_across_workers(two_workers: SharedRun, news_web: NewsWeb) -> None:
+    served = two_workers.run.served
+    # crescent asks for Crawl-delay: 1; robots.txt itself is read before it is known.
+    times = sorted(
+        s.at for s in served if s.outlet == "crescent" and s.path_with_query != "/robots.txt"
+    )
+    assert len(times) > 5
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    # One worker alone leaves gaps down to 0.85 s (its reactor's jitter, seen server-side).
+    assert min(gaps) > 0.8, gaps
+
+
+def test_a_killed_workers_requests_are_finished_by_the_other(
+    news_web: NewsWeb, redis_server, postgres_server: Engine, tmp_path: Path, story_crawl: CrawlRun
+) -> None:
+    """SIGKILL one of two workers mid-crawl: its leased requests go back to the queue when
+    their leases run out, the other worker fetches them, and the story is found whole."""
+    story = demo_story(news_web, tmp_path)
+    story_file = write_story_file(tmp_path / "story.toml", story)
+    with redis_prefix(redis_server) as prefix, pg_schema(postgres_server) as db:
+        leader = worker(story_file, db, prefix)
+        wait_for(lambda: redis_server.exists(f"{prefix}:started"))
+        already = len(news_web.requests)
+        doomed = worker(story_file, db, prefix)
+        # Killed once it works on requests of its own, mid-crawl.
+        wait_for(lambda: redis_server.hlen(f"{prefix}:workers") == 2)
+        wait_for(lambda: len(news_web.requests) > already + 30)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.communicate()
+        finish(leader)
+        run = SharedRun(CrawlRun(story, story_file, tmp_path, 0, "", "", []), db, [])
+        (crawl,) = run.crawls()
+        assert crawl.finish_reason == "finished"
+        assert crawl.stats["storycrawl/distributed/requeued"] >= 1
+        assert accepted(run.export()) == accepted(story_crawl.export())

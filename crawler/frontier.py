@@ -125,10 +125,17 @@ class Frontier:
     starts, not when it is built.
     """
 
-    def __init__(self, story: StoryDefinition, requested: RequestedKeys | None = None):
+    def __init__(
+        self,
+        story: StoryDefinition,
+        requested: RequestedKeys | None = None,
+        traps: TrapRules | None = None,
+    ):
+        """``requested`` and ``traps``: a shared crawl's (crawler.distributed), counted
+        crawl-wide; by default this process's."""
         self.story = story
         self.stats: Stats | None = None
-        self.traps = TrapRules(max_per_site=story.max_pages_per_site)
+        self.traps = traps or TrapRules(max_per_site=story.max_pages_per_site)
         self.recrawl_after = parse_duration(story.recrawl_after)
         self.history: History | None = None
         self._requested = LocalKeys() if requested is None else requested

@@ -166,7 +166,9 @@ def test_every_url_is_fetched_once_by_the_two(two_workers: SharedRun) -> None:
     assert twice == {}
 
 
-def test_both_workers_share_the_work_and_are_listed(two_workers: SharedRun) -> None:
+def test_both_workers_share_the_work_and_are_listed(
+    two_workers: SharedRun, story_crawl: CrawlRun
+) -> None:
     """One crawl row, settled once and closed with both workers' figures added up, naming
     both workers and their WARC prefixes; each worker's WARC files are its own."""
     (crawl,) = two_workers.crawls()
@@ -176,6 +178,11 @@ def test_both_workers_share_the_work_and_are_listed(two_workers: SharedRun) -> N
     # Each worker's pages, in its own WARC files, all in the one crawl's figures.
     pages = two_workers.pages()
     assert crawl.pages_fetched == len(pages)
+    # The budgets and trap rules count crawl-wide: as many pages as one worker fetches.
+    (alone,) = SharedRun(
+        story_crawl, f"sqlite:///{story_crawl.data / 'storycrawl.db'}", []
+    ).crawls()
+    assert crawl.pages_fetched == alone.pages_fetched
     for prefix in listed.values():
         assert any(name.startswith(f"{prefix}-") for name in pages)
 

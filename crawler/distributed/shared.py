@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
     from archive.extract import Document
+    from crawler.discovery.traps import TrapRules
 
 
 class FrontierUnavailable(ValueError):
@@ -126,6 +127,17 @@ class SharedCrawl:
 
     def key(self, name: str) -> str:
         return f"{self.prefix}:{name}"
+
+    def trap_rules(self, max_per_site: int) -> TrapRules:
+        """The story's per-site limits, counted crawl-wide."""
+        from crawler.discovery.traps import TrapRules
+
+        return TrapRules(
+            max_per_site=max_per_site,
+            _per_site=SharedCounts(self.client, self.key("traps:sites")),
+            _queries=SharedSets(self.client, self.key("traps:queries")),
+            _calendars=SharedCounts(self.client, self.key("traps:calendars")),
+        )
 
     def now(self) -> float:
         seconds, micros = self.client.time()
@@ -232,3 +244,45 @@ def configure_worker(settings: BaseSettings) -> None:
     prefix = f"{settings.get('STORYCRAWL_WARC_PREFIX')}-{worker_name().replace(':', '-')}"
     priority = max(settings.getpriority("STORYCRAWL_WARC_PREFIX") or 0, 30)
     settings.set("STORYCRAWL_WARC_PREFIX", prefix, priority=priority)
+
+
+class SharedCounts:
+    """A counter of the crawl's (a Redis hash), as TrapRules reads and adds to it. Two
+    workers counting at one instant may count once: a limit may let a page or two past."""
+
+    def __init__(self, client: Redis, key: str):
+        self.client = client
+        self.key = key
+
+    def __getitem__(self, name: object) -> int:
+        return int(self.client.hget(self.key, repr(name)) or 0)
+
+    def __setitem__(self, name: object, value: int) -> None:
+        self.client.hset(self.key, repr(name), value)
+
+
+class SharedSet:
+    def __init__(self, client: Redis, key: str):
+        self.client = client
+        self.key = key
+
+    def __contains__(self, item: str) -> bool:
+        return bool(self.client.sismember(self.key, item))
+
+    def __len__(self) -> int:
+        return self.client.scard(self.key)
+
+    def add(self, item: str) -> None:
+        self.client.sadd(self.key, item)
+
+
+class SharedSets:
+    """Sets of the crawl's by name (one Redis set each), as TrapRules keeps its query
+    strings per path: at most ``max_query_variants`` in each."""
+
+    def __init__(self, client: Redis, prefix: str):
+        self.client = client
+        self.prefix = prefix
+
+    def __getitem__(self, name: object) -> SharedSet:
+        return SharedSet(self.client, f"{self.prefix}:{digest(repr(name)).hex()}")

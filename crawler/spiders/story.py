@@ -95,7 +95,11 @@ class StorySpider(Spider):
             threshold=config.threshold,
         )
         self.links = LinkPolicy(story, self.profile, config.link_floor)
-        self.frontier = Frontier(story, shared.requested if shared else None)
+        self.frontier = (
+            Frontier(story, shared.requested, shared.trap_rules(story.max_pages_per_site))
+            if shared
+            else Frontier(story)
+        )
         self.scope = Scope.of((*story.seeds, *story.sites, *story.feeds, *story.sitemaps))
         self.problem: str | None = None  # bad input found mid-crawl: the CLI's one-line error
         self.locked_by: str | None = None  # the run holding the story's lock, if not us

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,12 +101,12 @@ class SharedRun:
             engine.dispose()
 
 
-def worker(story_file: Path, db: str, prefix: str) -> subprocess.Popen:
+def worker(story_file: Path, db: str, prefix: str, frontier: str = REDIS_URL) -> subprocess.Popen:
     """`storycrawl crawl … --frontier redis://…`, started as a user starts it."""
     settings = {**DEMO_SETTINGS, "STORYCRAWL_REDIS_PREFIX": prefix, "STORYCRAWL_REDIS_LEASE": LEASE}
     return subprocess.Popen(
         [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())",
-         "crawl", str(story_file), "--db", db, "--frontier", REDIS_URL,
+         "crawl", str(story_file), "--db", db, "--frontier", frontier,
          *settings_args(settings)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -264,3 +265,53 @@ def test_the_queue_keeps_the_story_meta_and_the_score_order(redis_server, tmp_pa
         assert again.url == first.url and again.priority == 873
         queue.release([again.meta["storycrawl_lease"]])
         assert queue.leased() == 0 and len(queue) == 1
+
+
+def test_a_worker_that_loses_redis_says_so_and_the_next_run_resumes(
+    news_web: NewsWeb, postgres_server: Engine, tmp_path: Path, story_crawl: CrawlRun
+) -> None:
+    """Redis stopped mid-crawl: the worker ends with a one-line error (status 2), and a run
+    on a new Redis takes the crawl up from the database and finds the whole story."""
+    redis_server = shutil.which("redis-server")
+    if redis_server is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed", pytrace=False)
+        pytest.skip("redis-server is not installed: this test stops a Redis of its own")
+    socket_path = tmp_path / "redis.sock"
+    url = f"unix://{socket_path}?db=0"
+
+    def start_redis() -> subprocess.Popen:
+        process = subprocess.Popen(
+            [redis_server, "--port", "0", "--unixsocket", str(socket_path), "--save", "",
+             "--appendonly", "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_for(socket_path.exists, 30)
+        return process
+
+    story = demo_story(news_web, tmp_path)
+    story_file = write_story_file(tmp_path / "story.toml", story)
+    with pg_schema(postgres_server) as db:
+        own_redis = start_redis()
+        try:
+            client = redis.Redis.from_url(url)
+            first = worker(story_file, db, "lost", frontier=url)
+            already = len(news_web.requests)
+            wait_for(lambda: client.exists("lost:started"))
+            wait_for(lambda: len(news_web.requests) > already + 20)
+        finally:
+            own_redis.kill()
+            own_redis.wait()
+        _, err = first.communicate(timeout=120)
+        assert first.returncode == 2
+        (line,) = err.strip().splitlines()
+        assert line.startswith("storycrawl: error: lost the frontier in Redis")
+        own_redis = start_redis()
+        try:
+            finish(worker(story_file, db, "lost", frontier=url))
+        finally:
+            own_redis.kill()
+            own_redis.wait()
+        run = SharedRun(CrawlRun(story, story_file, tmp_path, 0, "", "", []), db, [])
+        assert [c.finish_reason for c in run.crawls()] == [None, "finished"]
+        assert accepted(run.export()) == accepted(story_crawl.export())

@@ -17,9 +17,11 @@ site sees one robots.txt request per worker.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from typing import TYPE_CHECKING, Self
 
+from redis import RedisError
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor
@@ -99,9 +101,12 @@ class SharedPoliteness:
             return
         holder = f"{self.shared.worker}:{next(self._serial)}"
         args = [delay, holder, self.lease_ms, POLL]
-        while (wait := float(self._take(keys=self._keys(site), args=args))) > 0:
-            self.crawler.stats.inc_value("storycrawl/distributed/politeness_waits")
-            await maybe_deferred_to_future(deferLater(reactor, wait))
+        try:
+            while (wait := float(self._take(keys=self._keys(site), args=args))) > 0:
+                self.crawler.stats.inc_value("storycrawl/distributed/politeness_waits")
+                await maybe_deferred_to_future(deferLater(reactor, wait))
+        except RedisError:
+            return  # the scheduler stops the worker; its own download slot keeps the delay
         request.meta["storycrawl_site_lease"] = (site, holder, delay)
 
     def process_response(self, request: Request, response: Response) -> Response:
@@ -114,4 +119,5 @@ class SharedPoliteness:
     def _release(self, request: Request) -> None:
         if lease := request.meta.pop("storycrawl_site_lease", None):
             site, holder, delay = lease
-            self._give_back(keys=self._keys(site), args=[holder, delay])
+            with contextlib.suppress(RedisError):  # lost: the lease runs out by itself
+                self._give_back(keys=self._keys(site), args=[holder, delay])

@@ -8,16 +8,23 @@ Any worker hands back to the queue, at their old priority, the leases nobody ren
 
 The crawl is done when the leader has queued its start requests and the queue and the
 leases are both empty: a request still being worked on may yet queue more.
+
+A worker that loses Redis (a restart, the network) stops with a one-line error: what it
+had queued and fetched is in the database, from which the next run resumes.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Self
 
+from redis import RedisError
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.asyncio import create_looping_call
+from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
@@ -156,33 +163,52 @@ class SharedScheduler(Scheduler):
             self._heartbeat.stop()
         if self._poll is not None and self._poll.active():
             self._poll.cancel()
-        # A worker that stops early (Ctrl-C, an error) gives its requests back at once.
-        held = list(self._held.values())
-        self.queue.release(list(self._held))
-        for request in held:
-            request.meta.pop("storycrawl_lease", None)
-            self.queue.push(request)
+        with self._redis():
+            # A worker that stops early (Ctrl-C, an error) gives its requests back at once.
+            held = list(self._held.values())
+            self.queue.release(list(self._held))
+            for request in held:
+                request.meta.pop("storycrawl_lease", None)
+                self.queue.push(request)
         self._held.clear()
 
+    @contextmanager
+    def _redis(self) -> Iterator[None]:
+        """Redis lost: the worker stops, with the one line the command prints."""
+        try:
+            yield
+        except RedisError as exc:
+            spider = self.crawler.spider
+            if spider.problem is None:
+                spider.problem = f"lost the frontier in Redis ({type(exc).__name__}: {exc})"
+                logger.error("%s", spider.problem)
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="frontier_lost"))
+
     def enqueue_request(self, request: Request) -> bool:
-        # A request made from a leased one (a redirect, a retry) carries its lease: once it
-        # is queued in its place, the lease is done with.
-        if lease := request.meta.pop("storycrawl_lease", None):
-            self._held.pop(lease, None)
-            self.queue.release([lease])
-        return super().enqueue_request(request)
+        with self._redis():
+            # A request made from a leased one (a redirect, a retry) carries its lease: once
+            # it is queued in its place, the lease is done with.
+            if lease := request.meta.pop("storycrawl_lease", None):
+                self._held.pop(lease, None)
+                self.queue.release([lease])
+            return super().enqueue_request(request)
+        return False
 
     def next_request(self) -> Request | None:
-        self._release_finished()
-        if not self.shared.started:
-            return None
-        request = super().next_request()
-        if request is not None:
-            self._held[request.meta["storycrawl_lease"]] = request
-        return request
+        with self._redis():
+            self._release_finished()
+            if not self.shared.started:
+                return None
+            request = super().next_request()
+            if request is not None:
+                self._held[request.meta["storycrawl_lease"]] = request
+            return request
+        return None
 
     def has_pending_requests(self) -> bool:
-        return self.shared.started and len(self) > 0
+        with self._redis():
+            return self.shared.started and len(self) > 0
+        return False
 
     def _release_finished(self) -> None:
         """Give back the leases of the requests Scrapy is done with: those no longer in the
@@ -195,18 +221,21 @@ class SharedScheduler(Scheduler):
         self.queue.release(done)
 
     def _beat(self) -> None:
-        self.shared.beat()
-        self._release_finished()
-        self.queue.renew(list(self._held))
-        if requeued := self.queue.requeue_expired():
-            logger.warning("%d requests of a worker that stopped are queued again", requeued)
-            self.stats.inc_value("storycrawl/distributed/requeued", requeued)
+        with self._redis():
+            self.shared.beat()
+            self._release_finished()
+            self.queue.renew(list(self._held))
+            if requeued := self.queue.requeue_expired():
+                logger.warning("%d requests of a worker that stopped are queued again", requeued)
+                self.stats.inc_value("storycrawl/distributed/requeued", requeued)
 
     def done(self) -> bool:
-        """The whole crawl is done, not just this worker's part of it."""
-        self._release_finished()
-        self.queue.requeue_expired()
-        return self.shared.started and len(self.queue) == 0 and self.queue.leased() == 0
+        """The whole crawl is done, not just this worker's part of it (or Redis is lost)."""
+        with self._redis():
+            self._release_finished()
+            self.queue.requeue_expired()
+            return self.shared.started and len(self.queue) == 0 and self.queue.leased() == 0
+        return True
 
     def spider_idle(self) -> None:
         if self.done():

@@ -15,10 +15,14 @@ import math
 import os
 import pickle
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from archive.db.items import RunFigures
+from crawler.frontier import LocalKeys
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -58,24 +62,46 @@ def digest(key: str) -> bytes:
 
 class SharedKeys:
     """The frontier's keys requested in this crawl, by every worker (see Frontier.admit):
-    stored as 8-byte digests, at most ``max_pages`` of them plus the redirects' targets."""
+    stored as 8-byte digests, at most ``max_pages`` of them plus the redirects' targets.
+
+    With Redis lost, the worker stops; until it has, this worker's keys go on in memory, so
+    that the pages it is still processing are stored with their links queued in the
+    database, for the next run to resume."""
 
     def __init__(self, client: Redis, key: str):
         self.client = client
         self.key = key
+        self.lost: LocalKeys | None = None
+
+    def _ask(self, command: str, key: str) -> int:
+        import redis
+
+        if self.lost is None:
+            try:
+                return getattr(self.client, command)(self.key, digest(key))
+            except redis.RedisError:
+                self.lost = LocalKeys()
+        return self.lost.claim(key) if command == "sadd" else key in self.lost
 
     def __contains__(self, key: str) -> bool:
-        return bool(self.client.sismember(self.key, digest(key)))
+        return bool(self._ask("sismember", key))
 
     def __len__(self) -> int:
-        return self.client.scard(self.key)
+        import redis
+
+        if self.lost is None:
+            try:
+                return self.client.scard(self.key)
+            except redis.RedisError:
+                self.lost = LocalKeys()
+        return len(self.lost)
 
     def add(self, key: str) -> None:
-        self.client.sadd(self.key, digest(key))
+        self._ask("sadd", key)
 
     def claim(self, key: str) -> bool:
         """Add the key; True when no worker had: the one that claims a key requests it."""
-        return bool(self.client.sadd(self.key, digest(key)))
+        return bool(self._ask("sadd", key))
 
 
 @dataclass(frozen=True)
@@ -209,7 +235,17 @@ class SharedCrawl:
 
     def leave(self, figures: RunFigures) -> LastWorker | None:
         """Add this worker's figures and leave; the last worker alive gets what it needs
-        to settle and close the crawl (once: a lock in Redis), and the crawl's keys go."""
+        to settle and close the crawl (once: a lock in Redis), and the crawl's keys go.
+        None too when Redis is lost: the crawl stays open in the database, for the next run
+        to resume."""
+        import redis
+
+        try:
+            return self._leave(figures)
+        except redis.RedisError:
+            return None
+
+    def _leave(self, figures: RunFigures) -> LastWorker | None:
         with self.client.pipeline() as pipe:
             for field in fields(RunFigures):
                 pipe.hincrby(self.key("figures"), field.name, getattr(figures, field.name))
@@ -246,6 +282,16 @@ def configure_worker(settings: BaseSettings) -> None:
     settings.set("STORYCRAWL_WARC_PREFIX", prefix, priority=priority)
 
 
+def _or_nothing(ask: Callable[[], T], nothing: T) -> T:
+    """Redis's answer; with Redis lost (the worker is stopping), no limit holds it back."""
+    import redis
+
+    try:
+        return ask()
+    except redis.RedisError:
+        return nothing
+
+
 class SharedCounts:
     """A counter of the crawl's (a Redis hash), as TrapRules reads and adds to it. Two
     workers counting at one instant may count once: a limit may let a page or two past."""
@@ -255,10 +301,10 @@ class SharedCounts:
         self.key = key
 
     def __getitem__(self, name: object) -> int:
-        return int(self.client.hget(self.key, repr(name)) or 0)
+        return int(_or_nothing(lambda: self.client.hget(self.key, repr(name)), None) or 0)
 
     def __setitem__(self, name: object, value: int) -> None:
-        self.client.hset(self.key, repr(name), value)
+        _or_nothing(lambda: self.client.hset(self.key, repr(name), value), None)
 
 
 class SharedSet:
@@ -267,13 +313,13 @@ class SharedSet:
         self.key = key
 
     def __contains__(self, item: str) -> bool:
-        return bool(self.client.sismember(self.key, item))
+        return bool(_or_nothing(lambda: self.client.sismember(self.key, item), False))
 
     def __len__(self) -> int:
-        return self.client.scard(self.key)
+        return _or_nothing(lambda: self.client.scard(self.key), 0)
 
     def add(self, item: str) -> None:
-        self.client.sadd(self.key, item)
+        _or_nothing(lambda: self.client.sadd(self.key, item), None)
 
 
 class SharedSets:

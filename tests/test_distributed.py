@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from archive.db import models
 from crawler.demo import NewsWeb
 from crawler.demo.crawl import DEMO_SETTINGS, demo_story
-from tests.conftest import CrawlRun, settings_args, write_story_file
+from tests.conftest import CrawlRun, settings_args, storycrawl, write_story_file
 from tests.databases import schema_url
 
 redis = pytest.importorskip("redis", reason="the redis extra is not installed")
@@ -315,3 +315,14 @@ def test_a_worker_that_loses_redis_says_so_and_the_next_run_resumes(
         run = SharedRun(CrawlRun(story, story_file, tmp_path, 0, "", "", []), db, [])
         assert [c.finish_reason for c in run.crawls()] == [None, "finished"]
         assert accepted(run.export()) == accepted(story_crawl.export())
+
+
+def test_an_unreachable_frontier_is_a_one_line_error(tmp_path: Path) -> None:
+    done = storycrawl(
+        "crawl", "--name", "x", "--seed", "http://127.0.0.1:9/news/a", "--data", str(tmp_path),
+        "--frontier", "redis://127.0.0.1:1/0",
+    )  # fmt: skip
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("storycrawl: error: cannot use the frontier at redis://127.0.0.1:1/0")
+    assert not (tmp_path / "warc").exists() or not any((tmp_path / "warc").iterdir())

@@ -35,8 +35,10 @@ from tests.databases import schema_url
 redis = pytest.importorskip("redis", reason="the redis extra is not installed")
 
 REDIS_URL = os.environ.get("STORYCRAWL_TEST_REDIS", "redis://127.0.0.1:6379/0")
-#: Short leases: a killed worker's requests come back within seconds.
-LEASE = 3
+#: A killed worker's requests come back within seconds. Short leases are for the tests
+#: that kill: a worker the machine's load starves longer than its lease has its requests
+#: fetched again by another.
+SHORT_LEASE = 3
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +103,11 @@ class SharedRun:
             engine.dispose()
 
 
-def worker(story_file: Path, db: str, prefix: str, frontier: str = REDIS_URL) -> subprocess.Popen:
+def worker(
+    story_file: Path, db: str, prefix: str, frontier: str = REDIS_URL, lease: float = 60
+) -> subprocess.Popen:
     """`storycrawl crawl … --frontier redis://…`, started as a user starts it."""
-    settings = {**DEMO_SETTINGS, "STORYCRAWL_REDIS_PREFIX": prefix, "STORYCRAWL_REDIS_LEASE": LEASE}
+    settings = {**DEMO_SETTINGS, "STORYCRAWL_REDIS_PREFIX": prefix, "STORYCRAWL_REDIS_LEASE": lease}
     return subprocess.Popen(
         [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())",
          "crawl", str(story_file), "--db", db, "--frontier", frontier,
@@ -212,10 +216,10 @@ def test_a_killed_workers_requests_are_finished_by_the_other(
     story = demo_story(news_web, tmp_path)
     story_file = write_story_file(tmp_path / "story.toml", story)
     with redis_prefix(redis_server) as prefix, pg_schema(postgres_server) as db:
-        leader = worker(story_file, db, prefix)
+        leader = worker(story_file, db, prefix, lease=SHORT_LEASE)
         wait_for(lambda: redis_server.exists(f"{prefix}:started"))
         already = len(news_web.requests)
-        doomed = worker(story_file, db, prefix)
+        doomed = worker(story_file, db, prefix, lease=SHORT_LEASE)
         # Killed once it works on requests of its own, mid-crawl.
         wait_for(lambda: redis_server.hlen(f"{prefix}:workers") == 2)
         wait_for(lambda: len(news_web.requests) > already + 30)

@@ -99,6 +99,25 @@ class Admitted:
     decision: Decision
 
 
+class RequestedKeys(Protocol):
+    """The keys requested or fetched in this crawl: this process's (:class:`LocalKeys`), or
+    those of every worker of a shared crawl (crawler.distributed.shared.SharedKeys)."""
+
+    def __contains__(self, key: str) -> bool: ...
+    def __len__(self) -> int: ...
+    def add(self, key: str) -> None: ...
+    def claim(self, key: str) -> bool: ...
+
+
+class LocalKeys(set[str]):
+    def claim(self, key: str) -> bool:
+        """Add the key; True when it is new."""
+        if key in self:
+            return False
+        self.add(key)
+        return True
+
+
 class Frontier:
     """De-duplication, budgets, trap rules and the story's history, for one crawl.
 
@@ -106,13 +125,20 @@ class Frontier:
     starts, not when it is built.
     """
 
-    def __init__(self, story: StoryDefinition):
+    def __init__(
+        self,
+        story: StoryDefinition,
+        requested: RequestedKeys | None = None,
+        traps: TrapRules | None = None,
+    ):
+        """``requested`` and ``traps``: a shared crawl's (crawler.distributed), counted
+        crawl-wide; by default this process's."""
         self.story = story
         self.stats: Stats | None = None
-        self.traps = TrapRules(max_per_site=story.max_pages_per_site)
+        self.traps = traps or TrapRules(max_per_site=story.max_pages_per_site)
         self.recrawl_after = parse_duration(story.recrawl_after)
         self.history: History | None = None
-        self._requested: set[str] = set()  # keys requested or fetched in this crawl
+        self._requested = LocalKeys() if requested is None else requested
         self._noted: set[str] = set()  # keys seen, not requested, and recorded as such
         #: Link URLs, as written, whose fate is final: most links of a page were seen on the
         #: pages before it, and the raw URL is the cheapest test there is.
@@ -153,7 +179,8 @@ class Frontier:
             state, rule = refusal
             self.stats.inc_value(f"storycrawl/refused/{state}")
             return self.note(url, kind, state, None, {"rule": rule})
-        self._requested.add(key)
+        if not self._requested.claim(key):  # another worker of a shared crawl was first
+            return None
         decision = self.history.decide(key)
         if decision.skip:
             self.stats.inc_value("storycrawl/incremental/not_fetched")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from typing import Self
 
 from scrapy import Request, signals
@@ -108,19 +109,8 @@ class StorePipeline:
         story = self.crawler.spider.story
         if failed(self.crawler):
             reason = REASON
-        settled = None
-        if reason not in UNSETTLED and self.config.extract:
-            settled = self._settle(story.name)
-        # Settling marks the copies itself, on the verdicts it leaves.
-        copies: set[str] = set()
-        if reason != REASON:
-            copies = settled.copies if settled else set(mark_duplicates(self.store, story.name))
         stats = self.crawler.stats
-        stats.set_value("storycrawl/duplicates", len(copies))
-        # A new article found to be a copy is no new coverage: the run's new matches are
-        # counted as `stories` and export count matches, without copies.
-        new_matches = self.crawler.spider.new_matches - copies
-        stats.set_value("storycrawl/run/new_matches", len(new_matches))
+        new_matches = self.crawler.spider.new_matches
         figures = RunFigures(
             pages_fetched=stats.get_value("storycrawl/run/fetched", 0),
             not_modified=stats.get_value("storycrawl/run/not_modified", 0),
@@ -128,8 +118,32 @@ class StorePipeline:
             changed_pages=stats.get_value("storycrawl/run/changed", 0),
             new_matches=len(new_matches),
         )
+        shared = self.crawler.spider.shared
+        if shared is not None:  # a crawl shared by several workers is closed by the last
+            last = shared.leave(figures)
+            if last is None:
+                return
+            figures = last.figures
+            workers = " ".join(f"{w}={prefix}" for w, prefix in sorted(last.workers.items()))
+            stats.set_value("storycrawl/workers", workers)  # worker=WARC prefix, in the crawl row
+        settled = None
+        if reason not in UNSETTLED and self.config.extract:
+            settled = self._settle(story.name)
+        # Settling marks the copies itself, on the verdicts it leaves.
+        copies: set[str] = set()
+        if reason != REASON:
+            copies = settled.copies if settled else set(mark_duplicates(self.store, story.name))
+        stats.set_value("storycrawl/duplicates", len(copies))
+        if shared is None:
+            # A new article found to be a copy is no new coverage: the run's new matches are
+            # counted as `stories` and export count matches, without copies. (Workers of a
+            # shared crawl add up their own counts.)
+            figures = replace(figures, new_matches=len(new_matches - copies))
+        stats.set_value("storycrawl/run/new_matches", figures.new_matches)
         plain = {k: v for k, v in stats.get_stats().items() if _jsonable(v)}
         self.store.finish_crawl(self.crawl_id, reason, plain, figures)
+        if shared is not None:
+            self.store.release_lock(story.name, last.lock_holder)
 
     def _settle(self, story: str) -> Reextraction | None:
         """Extract again the pages extracted before their outlet's site model was complete

@@ -230,6 +230,9 @@ SETTINGS = {
     "STORYCRAWL_LINK_FLOOR": Rule("float", low=0, high=1),
     "STORYCRAWL_THRESHOLD": Rule("float", low=0, high=1),
     "STORYCRAWL_GDELT_URL": Rule("url"),
+    "STORYCRAWL_FRONTIER": Rule("text", optional=True, max_length=2000),
+    "STORYCRAWL_REDIS_PREFIX": Rule("text", optional=True, max_length=200),
+    "STORYCRAWL_REDIS_LEASE": Rule("float", low=0.1, high=86_400),
 }
 
 _SCALARS = {bool: Rule("bool"), int: Rule("int"), float: Rule("float")}

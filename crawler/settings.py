@@ -111,3 +111,10 @@ STORYCRAWL_LOG_FORMAT = "text"
 STORYCRAWL_THRESHOLD = 0.62
 # The GDELT DOC 2.0 API, queried only by stories with `search = ["gdelt"]`.
 STORYCRAWL_GDELT_URL = "https://api.gdeltproject.org/api/v2/doc/doc"
+
+# A crawl shared by several workers (crawler.distributed): the Redis URL, the prefix of the
+# crawl's keys (default: storycrawl:STORY), and how long a popped request stays leased to a
+# worker that stopped renewing it (seconds) before another worker fetches it.
+STORYCRAWL_FRONTIER = None
+STORYCRAWL_REDIS_PREFIX = None
+STORYCRAWL_REDIS_LEASE = 60.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
 import tempfile
@@ -48,6 +49,7 @@ def run_crawl(
     from scrapy.crawler import CrawlerProcess
     from twisted.python.failure import Failure
 
+    from crawler.distributed.shared import SharedCrawl
     from crawler.logs import apply_log_format
     from crawler.spiders.story import StorySpider
     from crawler.storage_failure import ERROR_STAT
@@ -56,7 +58,10 @@ def run_crawl(
     logging.raiseExceptions = False
     settings = crawl_settings(story, overrides)
     config = story_config(story, overrides)
-    guarded(config.prepare_storage)
+    shared = guarded(lambda: SharedCrawl.from_settings(settings, story.name))
+    # Workers starting together on a new database would each create its tables.
+    with shared.one_at_a_time("storage") if shared else contextlib.nullcontext():
+        guarded(config.prepare_storage)
     guarded(lambda: apply_log_format(settings))  # before Scrapy logs its first line
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(StorySpider)
@@ -123,6 +128,11 @@ def _with_crawl_options(command: Callable) -> Callable:
 @click.argument("story_file", required=False, type=click.Path(path_type=Path))
 @_with_crawl_options
 @click.option(
+    "--frontier",
+    metavar="redis://HOST:PORT/DB",
+    help="Share the crawl with the other workers started with this Redis (and one --db).",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
     help="The log file's lines: Scrapy's text, or one JSON object a line.",
@@ -136,6 +146,7 @@ def _with_crawl_options(command: Callable) -> Callable:
 @SET_OPTION
 def crawl(
     story_file: Path | None,
+    frontier: str | None,
     log_format: str | None,
     progress: str | None,
     scrapy_settings: tuple[str, ...],
@@ -150,6 +161,8 @@ def crawl(
         overrides["STORYCRAWL_LOG_FORMAT"] = log_format
     if progress:
         overrides["STORYCRAWL_PROGRESS"] = progress
+    if frontier:
+        overrides["STORYCRAWL_FRONTIER"] = frontier
     stats, config = run_crawl(story, overrides)
     summary(story, stats, config)
 

@@ -12,8 +12,15 @@ from crawler.cli.storage import Storage, storage_options
 @click.command()
 @click.option("--story", help="Only this story (default: every story in the database).")
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Same-story threshold.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Extraction processes (default: STORYCRAWL_EXTRACT_WORKERS, one per CPU core).",
+)
 @storage_options
-def reextract(story: str | None, threshold: float | None, storage: Storage) -> None:
+def reextract(
+    story: str | None, threshold: float | None, workers: int | None, storage: Storage
+) -> None:
     """Extract and judge the archived pages again, from the WARC files alone."""
     from archive.export import story_names
     from archive.extract import EXTRACTOR_NAME
@@ -22,10 +29,9 @@ def reextract(story: str | None, threshold: float | None, storage: Storage) -> N
     store = storage.open()
     config = storage.config
     threshold = config.threshold if threshold is None else threshold
+    workers = workers or config.extract_workers
     for name in [story] if story else story_names(store):
-        done = guarded(
-            lambda name=name: rerun(store, config.warc_dir, name, threshold, config.extract_workers)
-        )
+        done = guarded(lambda name=name: rerun(store, config.warc_dir, name, threshold, workers))
         click.echo(
             f"{name}: {done.pages} pages, {done.documents} documents extracted again "
             f"({EXTRACTOR_NAME}), {done.matches} matches"

@@ -24,6 +24,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -64,6 +65,7 @@ class Served:
     status: int
     kind: PageKind | None = None  # None when made outside the web, as tests do
     article_id: str | None = None
+    at: float = 0.0  # time.monotonic() when served: the gaps a site's Crawl-delay asks for
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
             status,
             page.kind,
             page.article_id,
+            time.monotonic(),
         )
         self.server.record(served)  # before replying, so a client never sees an unlogged response
         self.send_response(status)

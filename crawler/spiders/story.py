@@ -46,6 +46,7 @@ from crawler.discovery.requisites import page_requisites, stylesheet_requisites
 from crawler.discovery.robots import SITE_UNREACHABLE
 from crawler.discovery.scope import Scope
 from crawler.discovery.search import SearchError, search_sources
+from crawler.distributed.shared import FrontierUnavailable, SharedCrawl, configure_worker
 from crawler.frontier import Admitted, Frontier
 from crawler.guard import KnownPage
 from crawler.signals import run_started, sitemaps_found
@@ -83,10 +84,18 @@ def story_settings(story: StoryDefinition) -> dict[str, Any]:
 class StorySpider(Spider):
     name = "story"
 
-    def __init__(self, story: StoryDefinition, config: Config, **kwargs: Any):
+    def __init__(
+        self,
+        story: StoryDefinition,
+        config: Config,
+        shared: SharedCrawl | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         self.story = story
         self.config = config
+        #: The crawl's state in Redis when several workers share it (crawler.distributed).
+        self.shared = shared
         self.profile = StoryProfile(
             keywords=story.keywords,
             since=story.since,
@@ -94,7 +103,11 @@ class StorySpider(Spider):
             threshold=config.threshold,
         )
         self.links = LinkPolicy(story, self.profile, config.link_floor)
-        self.frontier = Frontier(story)
+        self.frontier = (
+            Frontier(story, shared.requested, shared.trap_rules(story.max_pages_per_site))
+            if shared
+            else Frontier(story)
+        )
         self.scope = Scope.of((*story.seeds, *story.sites, *story.feeds, *story.sitemaps))
         self.problem: str | None = None  # bad input found mid-crawl: the CLI's one-line error
         self.locked_by: str | None = None  # the run holding the story's lock, if not us
@@ -136,21 +149,27 @@ class StorySpider(Spider):
             contact = crawler.settings.get("STORYCRAWL_CONTACT")
             if contact and (crawler.settings.getpriority("USER_AGENT") or 0) < 40:
                 crawler.settings.set("USER_AGENT", user_agent(contact), priority="spider")
+            configure_worker(crawler.settings)
         spider = super().from_crawler(
-            crawler, *args, story=story, config=Config.from_settings(crawler.settings), **kwargs
+            crawler,
+            *args,
+            story=story,
+            config=Config.from_settings(crawler.settings),
+            shared=SharedCrawl.from_settings(crawler.settings, story.name),
+            **kwargs,
         )
         crawler.signals.connect(spider._sitemaps_found, signal=sitemaps_found)
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
+        if self.shared is not None and not self.shared.lead():
+            await self._join()
+            return
         holder = self.store.acquire_lock(self.story.name, self._lock_holder, LOCK_STALE_AFTER)
         if holder:
             self.locked_by = holder
             raise CloseSpider("story_locked")
-        self._begin_run()
-        self._pool = ExtractorPool(self.config.extract_workers, analyse=features_of)
-        # What earlier crawls and re-extractions learned of each outlet's chrome.
-        self._chrome = ChromeLearner(self.store.site_models())
+        story_id, crawl_id = self._begin_run()
         for url in self.story.seeds:
             request = self._request(url, "seed", SEED_PRIORITY)
             if isinstance(request, Noted):  # over the story's budget: judged without it
@@ -191,8 +210,10 @@ class StorySpider(Spider):
         for queued in self.frontier.resumed:
             if request := self._request(queued.url, queued.kind, queued.priority, queued.depth):
                 yield request
+        if self.shared is not None:  # the other workers take requests from now on
+            self.shared.announce(story_id, crawl_id, self._lock_holder)
 
-    def _begin_run(self) -> None:
+    def _begin_run(self) -> tuple[int, int]:
         """With the story's lock held: close the WARC files a killed crawl left open, read
         the story's history (what this run resumes), and record this run's crawl."""
         for recovery in recover_open_files(self.config.warc_dir):
@@ -201,13 +222,39 @@ class StorySpider(Spider):
         self.frontier.open(self.store, self.crawler.stats)
         story_id = self.store.story_id(self.story.name, self.story.as_json())
         crawl_id = self.store.start_crawl(story_id, self.story.as_json())
+        self._open_run(story_id, crawl_id)
+        return story_id, crawl_id
+
+    async def _join(self) -> None:
+        """A shared crawl's worker that does not lead: it takes the leader's crawl and seeds
+        (crawler.distributed), and requests from the shared queue once it has them."""
+        assert self.shared is not None
+        try:
+            joined = await self.shared.join()
+        except FrontierUnavailable as exc:
+            self.problem = str(exc)
+            raise CloseSpider("frontier_unavailable") from None
+        for document in joined.seeds:
+            self.profile.add_seed(document)
+        self._seeds_left = 0
+        self._profile_ready.set()
+        self.frontier.open(self.store, self.crawler.stats)
+        self._open_run(joined.story_id, joined.crawl_id)
+
+    def _open_run(self, story_id: int, crawl_id: int) -> None:
         self.crawler.stats.set_value("storycrawl/crawl_id", crawl_id)
         self.crawler.signals.send_catch_log(run_started, story_id=story_id, crawl_id=crawl_id)
+        self._pool = ExtractorPool(self.config.extract_workers, analyse=features_of)
+        # What earlier crawls and re-extractions learned of each outlet's chrome.
+        self._chrome = ChromeLearner(self.store.site_models())
+        if self.shared is not None:
+            self.shared.register(self.config.warc_prefix)
 
     def closed(self, reason: str) -> None:
         if self._pool:
             self._pool.close()
-        if reason != "story_locked":
+        # A shared crawl's lock is released by its last worker (StorePipeline).
+        if reason != "story_locked" and self.shared is None:
             try:
                 self.store.release_lock(self.story.name, self._lock_holder)
             except StoreError as exc:  # the next run takes over the lock of a dead holder
@@ -315,7 +362,7 @@ class StorySpider(Spider):
         if stored is None:
             self._seed_problem(url, "is archived without article text")
         else:
-            self.profile.add_seed(stored)
+            self._add_seed(stored)
 
     async def parse_seed(self, response: Response) -> AsyncIterator[Any]:
         try:
@@ -328,7 +375,7 @@ class StorySpider(Spider):
                 if document is None:
                     self._seed_problem(response.url, "has no article text storycrawl could extract")
                 else:
-                    self.profile.add_seed(document)
+                    self._add_seed(document)
                     yield self._record(response, document, SEED_VERDICT)
                     for request in self._requisites(response):
                         yield request
@@ -565,6 +612,11 @@ class StorySpider(Spider):
             return
         self.crawler.stats.inc_value(f"storycrawl/failed/{failure.type.__name__}")
         yield Decided(key, "failed", features={"error": _failure_reason(failure)})
+
+    def _add_seed(self, document: Document) -> None:
+        self.profile.add_seed(document)
+        if self.shared is not None:  # the other workers build their profile from it
+            self.shared.add_seed(document)
 
     def _seed_problem(self, url: str, why: str) -> None:
         self.problem = self.problem or f"seed {url} {why}"

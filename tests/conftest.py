@@ -12,17 +12,23 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from click.testing import CliRunner
 
-from crawler.demo import NewsWeb, Served
+from crawler.cli import main
+from crawler.demo import Delays, NewsWeb, Served
 from crawler.demo.crawl import DEMO_SETTINGS, demo_story
 from crawler.storyfile import StoryDefinition
 
 pytest_plugins = ["tests.databases"]
 
+#: The news web's waits, lowered: a crawl honours a Crawl-delay of 0.05 s as it does one of
+#: 1 s (tests/test_frontier.py times one), and a slow page is slow at half a second too.
+TEST_DELAYS = Delays(crawl_delay=0.05, slow_page=0.5)
+
 
 @pytest.fixture(scope="session")
 def news_web() -> Iterator[NewsWeb]:
-    with NewsWeb() as web:
+    with NewsWeb(delays=TEST_DELAYS) as web:
         yield web
 
 
@@ -41,16 +47,34 @@ class CrawlRun:
         return sorted((self.data / "warc").glob("*.warc.gz"))
 
     def export(self, *args: str) -> list[dict]:
-        out = self.data / "export.jsonl"
         done = storycrawl("export", "--story", self.story.name, "--data", str(self.data),
-                          "--out", str(out), *args)  # fmt: skip
+                          "--out", "-", *args)  # fmt: skip
         assert done.returncode == 0, done.stderr
-        return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-def storycrawl(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run the installed command as a user would, in its own process (on a wide terminal:
-    rich wraps table cells to the terminal's width)."""
+@dataclass(frozen=True)
+class Ran:
+    """What a command gave: its exit status and what it wrote."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def storycrawl(*args: str) -> Ran:
+    """Run the command in this process, as `storycrawl ARGS` on a wide terminal (rich wraps
+    table cells to the terminal's width). For the commands that do not fetch: a crawl
+    starts a Twisted reactor, which a process runs once (see :func:`storycrawl_process`)."""
+    with CliRunner().isolation(env={"COLUMNS": "400"}) as (out, err, _):
+        status = main(list(args))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return Ran(status, out.getvalue().decode(), err.getvalue().decode())
+
+
+def storycrawl_process(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the command as a user would, in a process of its own: for crawls."""
     return subprocess.run(
         [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())", *args],
         capture_output=True, text=True, timeout=timeout, env={**os.environ, "COLUMNS": "400"},
@@ -73,7 +97,7 @@ def story_crawl(news_web: NewsWeb, tmp_path_factory: pytest.TempPathFactory) -> 
     story = demo_story(news_web, data)
     story_file = write_story_file(data / "story.toml", story)
     already = len(news_web.requests)
-    done = storycrawl("crawl", str(story_file), *settings_args(DEMO_SETTINGS))
+    done = storycrawl_process("crawl", str(story_file), *settings_args(DEMO_SETTINGS))
     return CrawlRun(
         story, story_file, data, done.returncode, done.stdout, done.stderr,
         news_web.requests[already:],

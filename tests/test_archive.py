@@ -40,7 +40,7 @@ from archive.db import models
 from crawler.demo import NewsWeb, load_articles
 from crawler.demo.crawl import DEMO_SETTINGS, demo_story
 from crawler.storyfile import build_story
-from tests.conftest import settings_args, storycrawl, write_story_file
+from tests.conftest import settings_args, storycrawl_process, write_story_file
 from tests.servers import (
     LoopbackServer,
     Reply,
@@ -327,7 +327,7 @@ def crawl_story(server: LoopbackServer, data: Path, *args: str, **settings: obje
     )
     story_file = write_story_file(data / "story.toml", story)
     before = len(server.requested)
-    done = storycrawl(
+    done = storycrawl_process(
         "crawl", str(story_file), *args, *settings_args({**FAST, **settings}), timeout=120
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -656,7 +656,7 @@ def test_rotation_starts_each_file_with_warcinfo_and_never_splits_a_fetch(
     news_web: NewsWeb, tmp_path: Path
 ) -> None:
     story = demo_story(news_web, tmp_path)
-    done = storycrawl(
+    done = storycrawl_process(
         "crawl",
         str(write_story_file(tmp_path / "story.toml", story)),
         *settings_args({**DEMO_SETTINGS, "STORYCRAWL_WARC_MAX_SIZE": 200_000}),
@@ -800,7 +800,7 @@ def killed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Killed]:
         assert len(left_open) == 1, sorted(p.name for p in warc_dir.iterdir())
         before = complete_records(left_open[0])
         server.routes.update({f"/slow/{n}": page(article(OTHER_IDS[n])) for n in range(12)})
-        again = storycrawl("crawl", str(story_file), *settings_args(FAST), timeout=120)
+        again = storycrawl_process("crawl", str(story_file), *settings_args(FAST), timeout=120)
     yield Killed(data, left_open[0], before, survivors, again)
 
 

@@ -22,7 +22,13 @@ from archive.warc import read_record
 from bench.scoring import benchmark_story, score
 from crawler.demo import CHROME_STRINGS, NewsWeb
 from crawler.demo.crawl import DEMO_SETTINGS, demo_story
-from tests.conftest import CrawlRun, settings_args, storycrawl, write_story_file
+from tests.conftest import (
+    CrawlRun,
+    settings_args,
+    storycrawl,
+    storycrawl_process,
+    write_story_file,
+)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +156,7 @@ def test_cleaned_text_keeps_the_article_and_drops_the_chrome(crawl: CrawlRun, ne
 def test_max_pages_bounds_the_fetches(news_web: NewsWeb, tmp_path: Path) -> None:
     story = replace(demo_story(news_web, tmp_path), max_pages=12)
     already = len(news_web.requests)
-    done = storycrawl("crawl", str(write_story_file(tmp_path / "s.toml", story)),
+    done = storycrawl_process("crawl", str(write_story_file(tmp_path / "s.toml", story)),
                       *settings_args(DEMO_SETTINGS))  # fmt: skip
     assert done.returncode == 0, done.stderr
     fetched = [s for s in news_web.requests[already:] if s.path_with_query != "/robots.txt"]
@@ -233,7 +239,7 @@ def test_show_lists_candidates_in_one_state_with_why(crawl: CrawlRun) -> None:
 def test_archive_only_stores_pages_without_documents(news_web: NewsWeb, tmp_path: Path) -> None:
     story = replace(demo_story(news_web, tmp_path), max_pages=30, broad=True)
     settings = {**DEMO_SETTINGS, "STORYCRAWL_EXTRACT": False}
-    done = storycrawl("crawl", str(write_story_file(tmp_path / "s.toml", story)),
+    done = storycrawl_process("crawl", str(write_story_file(tmp_path / "s.toml", story)),
                       *settings_args(settings))  # fmt: skip
     assert done.returncode == 0, done.stderr
     with sqlite3.connect(tmp_path / "storycrawl.db") as database:
@@ -252,14 +258,12 @@ def test_one_seed_and_the_home_pages_find_the_whole_story(
     story_file = tmp_path / "story.toml"
     story_file.write_text(tomli_w.dumps(benchmark_story(news_web, str(tmp_path))))
     already = len(news_web.requests)
-    done = storycrawl("crawl", str(story_file), *settings_args(DEMO_SETTINGS))
+    done = storycrawl_process("crawl", str(story_file), *settings_args(DEMO_SETTINGS))
     assert done.returncode == 0, done.stderr[-3000:]
     served = news_web.requests[already:]
-    out = tmp_path / "export.jsonl"
-    exported = storycrawl("export", "--story", "benchmark", "--data", str(tmp_path),
-                          "--out", str(out))  # fmt: skip
+    exported = storycrawl("export", "--story", "benchmark", "--data", str(tmp_path), "--out", "-")
     assert exported.returncode == 0, exported.stderr
-    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    records = [json.loads(line) for line in exported.stdout.splitlines()]
     figures = score(news_web, served, records)
     assert figures.recall == 1.0, figures.missed
     assert figures.precision >= 0.95, figures.wrong

@@ -26,6 +26,10 @@ pytest_plugins = ["tests.databases"]
 TEST_DELAYS = Delays(crawl_delay=0.05, slow_page=0.5)
 
 
+#: The size at which the shared story crawl starts a new WARC file.
+ROTATE_AT = 200_000
+
+
 @pytest.fixture(scope="session")
 def news_web() -> Iterator[NewsWeb]:
     with NewsWeb(delays=TEST_DELAYS) as web:
@@ -92,12 +96,14 @@ def settings_args(settings: dict) -> list[str]:
 
 @pytest.fixture(scope="session")
 def story_crawl(news_web: NewsWeb, tmp_path_factory: pytest.TempPathFactory) -> CrawlRun:
-    """The bundled story crawled once by `storycrawl crawl STORY.toml`, as a user runs it."""
+    """The bundled story crawled once by `storycrawl crawl STORY.toml`, as a user runs it,
+    its WARC files rotating at 200 kB (ROTATE_AT) so that several tests see several files."""
     data = tmp_path_factory.mktemp("story-crawl")
     story = demo_story(news_web, data)
     story_file = write_story_file(data / "story.toml", story)
     already = len(news_web.requests)
-    done = storycrawl_process("crawl", str(story_file), *settings_args(DEMO_SETTINGS))
+    settings = {**DEMO_SETTINGS, "STORYCRAWL_WARC_MAX_SIZE": ROTATE_AT}
+    done = storycrawl_process("crawl", str(story_file), *settings_args(settings))
     return CrawlRun(
         story, story_file, data, done.returncode, done.stdout, done.stderr,
         news_web.requests[already:],

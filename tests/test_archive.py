@@ -37,10 +37,15 @@ from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.db import models
-from crawler.demo import NewsWeb, load_articles
-from crawler.demo.crawl import DEMO_SETTINGS, demo_story
+from crawler.demo import load_articles
 from crawler.storyfile import build_story
-from tests.conftest import settings_args, storycrawl_process, write_story_file
+from tests.conftest import (
+    ROTATE_AT,
+    CrawlRun,
+    settings_args,
+    storycrawl_process,
+    write_story_file,
+)
 from tests.servers import (
     LoopbackServer,
     Reply,
@@ -653,17 +658,10 @@ def test_pywb_replays_pages_revisits_gzip_and_query_strings(crawl: Crawl, waybac
 
 
 def test_rotation_starts_each_file_with_warcinfo_and_never_splits_a_fetch(
-    news_web: NewsWeb, tmp_path: Path
+    story_crawl: CrawlRun,
 ) -> None:
-    story = demo_story(news_web, tmp_path)
-    done = storycrawl_process(
-        "crawl",
-        str(write_story_file(tmp_path / "story.toml", story)),
-        *settings_args({**DEMO_SETTINGS, "STORYCRAWL_WARC_MAX_SIZE": 200_000}),
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    files = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    assert story_crawl.returncode == 0, story_crawl.stderr[-3000:]
+    files = story_crawl.warc_files
     assert len(files) >= 3, [f"{f.name}: {f.stat().st_size}" for f in files]
     serials = [re.fullmatch(r"storycrawl-\d{17}-(\d{5})-[^-]+\.warc\.gz", f.name) for f in files]
     assert [int(m[1]) for m in serials if m] == list(range(len(files)))
@@ -679,7 +677,7 @@ def test_rotation_starts_each_file_with_warcinfo_and_never_splits_a_fetch(
                     f"{record.url}: its request and its capture are in different files"
                 )
     # A file is closed only once it has reached the limit: all but the last are full.
-    assert all(f.stat().st_size >= 200_000 for f in files[:-1])
+    assert all(f.stat().st_size >= ROTATE_AT for f in files[:-1])
 
 
 def slow_routes() -> dict[str, Callable[[], Reply]]:

@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Self
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
@@ -128,6 +128,10 @@ class StorySpider(Spider):
             crawler, *args, story=story, config=Config.from_settings(crawler.settings), **kwargs
         )
         crawler.signals.connect(spider._sitemaps_found, signal=sitemaps_found)
+        # The lock is let go once the engine has stopped: after every spider_closed handler,
+        # the pipeline's settling and final writes included, else the next run would start
+        # while this one still writes.
+        crawler.signals.connect(spider._release_lock, signal=signals.engine_stopped)
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
@@ -191,7 +195,9 @@ class StorySpider(Spider):
     def closed(self, reason: str) -> None:
         if self._pool:
             self._pool.close()
-        if reason != "story_locked":
+
+    def _release_lock(self) -> None:
+        if self.locked_by is None and "store" in self.__dict__:  # the lock was ours to take
             self.store.release_lock(self.story.name, self._lock_holder)
 
     # -- requests -------------------------------------------------------------------------

@@ -564,6 +564,7 @@ def test_every_stored_document_has_a_text_record(crawl: Crawl) -> None:
 
 
 def test_cdxj_index_beside_each_file_lists_its_captures_and_texts(crawl: Crawl) -> None:
+    assert crawl.warc_files, "the crawl wrote no WARC file"
     for path in crawl.warc_files:
         index = path.with_name(path.name + ".cdxj")
         assert index.exists(), f"no {index.name}"
@@ -864,6 +865,7 @@ def whole_pages(crawl: Crawl) -> set[str]:
 
 def test_second_crawl_writes_revisits_not_responses(recrawls: Recrawls) -> None:
     pages = whole_pages(recrawls.first)
+    assert pages, "the first crawl captured no whole page"
     originals = {r.id: r for r in recrawls.first.records if r.type == "response"}
     captures = {r.url: r for r in recrawls.deduped if r.type in ("response", "revisit")}
     assert pages <= set(captures), f"not fetched again: {sorted(pages - set(captures))}"
@@ -897,5 +899,6 @@ def test_no_dedup_writes_every_page_as_a_response_again(recrawls: Recrawls) -> N
     responses = {r.url: r for r in recrawls.no_dedup if r.type == "response"}
     assert pages <= set(responses)
     first = {r.url: r for r in recrawls.first.records if r.type == "response"}
+    assert pages & set(first), "no page the first crawl archived in full"
     for url in pages & set(first):
         assert responses[url].payload == first[url].payload

@@ -63,7 +63,7 @@ def test_txt_writes_one_file_per_article_and_metadata(crawl: CrawlRun, tmp_path)
     assert export(crawl, "--format", "txt", "--out", str(out)).returncode == 0
     metadata = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
     rows = {row["url"]: row for row in crawl.export()}
-    assert len(metadata) == len(rows)
+    assert metadata and len(metadata) == len(rows)
     for entry in metadata:
         text = (out / entry["file"]).read_text(encoding="utf-8")
         assert text.strip() == rows[entry["url"]]["text"].strip()

@@ -194,7 +194,7 @@ def test_killed_run_resumes_without_fetching_any_url_twice(tmp_path: Path) -> No
     data = tmp_path / "data"
     with NewsWeb(delays=TEST_DELAYS) as web:
         story = write_story_file(tmp_path / "story.toml", demo_story(web, data))
-        slow = {**DEMO_SETTINGS, "DOWNLOAD_DELAY": 0.3, "CONCURRENT_REQUESTS": 1,
+        slow = {**DEMO_SETTINGS, "DOWNLOAD_DELAY": 0.1, "CONCURRENT_REQUESTS": 1,
                 "STORYCRAWL_DB_BATCH": 1}  # fmt: skip
         main = "import sys; from crawler.cli import main; sys.exit(main())"
         command = [sys.executable, "-c", main, "crawl", str(story), *settings_args(slow)]

@@ -840,7 +840,7 @@ def test_packaged_articles() -> None:
     for quirk in ("fails-once", "slow", "windows-1252"):
         assert [a for a in articles if quirk in a.quirks and a.label == "story"], quirk
     assert [a for a in articles if a.old_path] and [a for a in articles if a.syndicated_from]
-    with NewsWeb(articles) as web:
+    with NewsWeb(articles, delays=TEST_DELAYS) as web:
         statuses = {a.id: fetch(web.url(a.id)).status for a in articles}
         failing = {a.id for a in articles if "fails-once" in a.quirks}
         assert {i for i, status in statuses.items() if status != 200} == failing

@@ -110,12 +110,17 @@ class Exchange:
     requested: str | None = None
 
 
+def _host_name() -> str:
+    return socket.gethostname().replace("-", "_")
+
+
 @dataclass
 class WarcWriterConfig:
     directory: Path
     prefix: str = "storycrawl"
     max_size: int = DEFAULT_MAX_SIZE
     info: dict[str, str] = field(default_factory=dict)
+    host: str = field(default_factory=_host_name)  # in file names: parallel writers' apart
 
 
 def status_line(status: int) -> str:
@@ -189,11 +194,30 @@ def _lock(stream: io.BufferedIOBase) -> bool:
     return True
 
 
+class _RecordMaker(WARCWriter):
+    """warcio's record builder, taking record ids and the warcinfo's date from the
+    WarcWriter's factories: injected, they make a file byte-comparable from run to run (the
+    idea of warcio's own FixedTestWARCWriter)."""
+
+    def __init__(
+        self, out: io.BytesIO, clock: Callable[[], datetime], ids: Callable[[], str] | None
+    ) -> None:
+        super().__init__(out, gzip=False, warc_version="1.1")
+        self._clock, self._ids = clock, ids
+
+    def _make_warc_id(self) -> str:  # type: ignore[override]
+        return self._ids() if self._ids else super()._make_warc_id()
+
+    def _make_warc_date(self, use_micros: bool = False) -> str:  # type: ignore[override]
+        return warc_date(self._clock())
+
+
 class WarcWriter:
     """Appends fetch groups to rotating WARC files in one directory.
 
     One writer per crawl process: the serial in the file name, with the timestamp and the
-    host name, keeps files of parallel workers apart.
+    host name, keeps files of parallel workers apart. ``clock`` and ``record_ids`` default
+    to the wall clock and warcio's random UUIDs.
     """
 
     def __init__(
@@ -201,9 +225,11 @@ class WarcWriter:
         config: WarcWriterConfig,
         clock: Callable[[], datetime] | None = None,
         on_open: Callable[[str], None] | None = None,
+        record_ids: Callable[[], str] | None = None,
     ):
         self.config = config
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._record_ids = record_ids
         #: Told each file's name before the file exists: a crawl records its files, so that
         #: a resume finds the records it wrote and never stored (crawler.replay).
         self._on_open = on_open
@@ -222,14 +248,13 @@ class WarcWriter:
 
     def _open(self) -> None:
         stamp = self._clock().strftime("%Y%m%d%H%M%S%f")[:17]
-        host = socket.gethostname().replace("-", "_")
-        self._name = f"{self.config.prefix}-{stamp}-{self._serial:05d}-{host}.warc.gz"
+        self._name = f"{self.config.prefix}-{stamp}-{self._serial:05d}-{self.config.host}.warc.gz"
         self._serial += 1
         if self._on_open:
             self._on_open(self._name)
         self._file = open(self.config.directory / (self._name + OPEN_SUFFIX), "wb", buffering=0)  # noqa: SIM115
         _lock(self._file)
-        self._writer = WARCWriter(self._record_buffer, gzip=False, warc_version="1.1")
+        self._writer = _RecordMaker(self._record_buffer, self._clock, self._record_ids)
         record = self._writer.create_warcinfo_record(self._name, self.config.info)
         self._warcinfo_id = record.rec_headers.get_header("WARC-Record-ID")
         self._append(record)

@@ -15,8 +15,7 @@
    (1) a minimal plain-Scrapy spider that follows every link with a seen-set (the lean
        reference: no WARC, no extraction, no database);
    (2) `storycrawl crawl --broad` archiving, extracting and storing every page;
-   (3) `storycrawl crawl --broad -s STORYCRAWL_EXTRACT=False`: archive only, when this
-       storycrawl has that setting.
+   (3) `storycrawl crawl --broad -s STORYCRAWL_EXTRACT=False`: archive only.
    Politeness is off for loopback (no delay, no AutoThrottle, no robots.txt, 16 connections).
 4. Prints for each crawl: pages fetched (server log, crawl stats, database), wall seconds,
    pages/s end to end and over the fetch window (first to last request the server saw),
@@ -44,7 +43,6 @@ import json
 import os
 import platform
 import random
-import re
 import shutil
 import signal
 import sqlite3
@@ -1034,19 +1032,6 @@ def storycrawl_command(
     return args
 
 
-def archive_only_available() -> bool:
-    """Whether this storycrawl has the STORYCRAWL_EXTRACT setting (archive without extracting)."""
-    try:
-        import crawler.settings as project_settings
-    except ImportError:
-        return False
-    if hasattr(project_settings, "STORYCRAWL_EXTRACT"):
-        return True
-    config = Path(project_settings.__file__).with_name("config.py")
-    pattern = r"[\"']STORYCRAWL_EXTRACT[\"']"
-    return config.exists() and re.search(pattern, config.read_text()) is not None
-
-
 def read_database(result: RunResult, data: Path) -> None:
     database = data / "storycrawl.db"
     if not database.exists():
@@ -1327,37 +1312,34 @@ def _run(args: argparse.Namespace, work: Path) -> None:
         profile = args.profile.resolve()
         archive_profile = profile.with_name(f"{profile.stem}-archive-only{profile.suffix}")
     if 3 in runs:
-        if archive_only_available():
-            print("\n(3) storycrawl archive-only (STORYCRAWL_EXTRACT=False): WARC and page rows")
-            run_dir = fresh("3-archive-only")
-            command = storycrawl_command(
-                seed,
-                server.base_url,
-                run_dir / "data",
-                args.pages,
-                limit,
-                ["STORYCRAWL_EXTRACT=False"],
-            )
-            result = measure(
-                "(3)",
-                "(3) storycrawl archive-only",
-                command,
-                run_dir,
-                server,
-                probe,
-                limit,
-                args.rss_trace,
-                archive_profile,
-            )
-            read_database(result, run_dir / "data")
-            report_run(result, info.pages, server)
-            if (result.db_documents or 0) > 1:  # the seed is extracted: the story needs it
-                print("    WARNING: documents were stored: STORYCRAWL_EXTRACT=False not honoured")
-            if archive_profile:
-                print(f"    profile         {archive_profile} (py-spy raw; numbers include it)")
-            results.append(result)
-        else:
-            print("\n(3) archive-only: not available in this version")
+        print("\n(3) storycrawl archive-only (STORYCRAWL_EXTRACT=False): WARC and page rows")
+        run_dir = fresh("3-archive-only")
+        command = storycrawl_command(
+            seed,
+            server.base_url,
+            run_dir / "data",
+            args.pages,
+            limit,
+            ["STORYCRAWL_EXTRACT=False"],
+        )
+        result = measure(
+            "(3)",
+            "(3) storycrawl archive-only",
+            command,
+            run_dir,
+            server,
+            probe,
+            limit,
+            args.rss_trace,
+            archive_profile,
+        )
+        read_database(result, run_dir / "data")
+        report_run(result, info.pages, server)
+        if (result.db_documents or 0) > 1:  # the seed is extracted: the story needs it
+            print("    WARNING: documents were stored: STORYCRAWL_EXTRACT=False not honoured")
+        if archive_profile:
+            print(f"    profile         {archive_profile} (py-spy raw; numbers include it)")
+        results.append(result)
     if results:
         summary_table(results, reference)
     if args.out:

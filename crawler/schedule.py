@@ -21,7 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import tomli_w
+from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from archive.db.repository import Store
@@ -41,7 +44,7 @@ logger = logging.getLogger("storycrawl.schedule")
 class Scheduled:
     story: StoryDefinition
     file: Path  # the story file a run is started with
-    trigger: CronTrigger
+    trigger: BaseTrigger  # the story's cron schedule
 
 
 def trigger(story: StoryDefinition) -> CronTrigger:
@@ -150,22 +153,33 @@ class Runner:
             crawl.send_signal(signal.SIGTERM)
 
 
-def serve(scheduled: list[Scheduled], extra_args: list[str], stores: dict[str, Store]) -> None:
-    """Run until SIGTERM or SIGINT, then let running crawls finish their stop cleanly."""
-    scheduler = BlockingScheduler(timezone=UTC)
-    runner = Runner(extra_args, stores)
+def add_jobs(scheduler: BaseScheduler, scheduled: list[Scheduled], runner: Runner) -> None:
+    """One job per story, fired by its trigger: a firing that comes while the story's last
+    run is still going is skipped, and firings missed meanwhile make one run, not several."""
     for item in scheduled:
         scheduler.add_job(
             runner.run, item.trigger, args=[item], id=item.story.name, name=item.story.name,
             max_instances=1, coalesce=True, misfire_grace_time=60,
         )  # fmt: skip
-        runner.announce(item)
+
+
+def serve(scheduled: list[Scheduled], extra_args: list[str], stores: dict[str, Store]) -> None:
+    """Run until SIGTERM or SIGINT, then let running crawls finish their stop cleanly."""
+    scheduler = BlockingScheduler(timezone=UTC)
+    runner = Runner(extra_args, stores)
+    add_jobs(scheduler, scheduled, runner)
+
+    def announce(_event: SchedulerEvent) -> None:
+        # Said once the scheduler runs, so a SIGTERM sent after it finds one to shut down.
+        for item in scheduled:
+            runner.announce(item)
 
     def stop(signum: int, _frame: object) -> None:
         logger.info("received %s: stopping", signal.Signals(signum).name)
         runner.stop()
         scheduler.shutdown(wait=True)  # returns once the crawls asked to stop have stopped
 
+    scheduler.add_listener(announce, EVENT_SCHEDULER_STARTED)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:

@@ -12,17 +12,27 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+from click.testing import CliRunner
 
-from crawler.demo import NewsWeb, Served
+from crawler.cli import main
+from crawler.demo import Delays, NewsWeb, Served
 from crawler.demo.crawl import DEMO_SETTINGS, demo_story
 from crawler.storyfile import StoryDefinition
 
 pytest_plugins = ["tests.databases"]
 
+#: The news web's waits, lowered: a crawl honours a Crawl-delay of 0.05 s as it does one of
+#: 1 s (tests/test_frontier.py times one), and a slow page is slow at half a second too.
+TEST_DELAYS = Delays(crawl_delay=0.05, slow_page=0.5)
+
+
+#: The size at which the shared story crawl starts a new WARC file.
+ROTATE_AT = 200_000
+
 
 @pytest.fixture(scope="session")
 def news_web() -> Iterator[NewsWeb]:
-    with NewsWeb() as web:
+    with NewsWeb(delays=TEST_DELAYS) as web:
         yield web
 
 
@@ -41,18 +51,46 @@ class CrawlRun:
         return sorted((self.data / "warc").glob("*.warc.gz"))
 
     def export(self, *args: str) -> list[dict]:
-        out = self.data / "export.jsonl"
         done = storycrawl("export", "--story", self.story.name, "--data", str(self.data),
-                          "--out", str(out), *args)  # fmt: skip
+                          "--out", "-", *args)  # fmt: skip
         assert done.returncode == 0, done.stderr
-        return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command gave: its exit status and what it wrote."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+#: Commands that start a Twisted reactor, which a process runs only once: each of these runs
+#: in a process of its own (see :func:`storycrawl_process`).
+REACTOR_COMMANDS = frozenset({"crawl", "demo", "schedule"})
 
 
 def storycrawl(
     *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> Ran | subprocess.CompletedProcess:
+    """Run the command as `storycrawl ARGS` on a wide terminal (rich wraps table cells to
+    the terminal's width): in this process, but for crawls and commands given an
+    environment of their own (``env``, added to this one), which run in their own."""
+    if env is not None or (args and args[0] in REACTOR_COMMANDS):
+        return storycrawl_process(*args, timeout=timeout, env=env)
+    with CliRunner().isolation(env={"COLUMNS": "400"}) as (out, err, _):
+        status = main(list(args))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return Ran(status, out.getvalue().decode(), err.getvalue().decode())
+
+
+def storycrawl_process(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    """Run the installed command as a user would, in its own process (on a wide terminal:
-    rich wraps table cells to the terminal's width), with ``env`` added to its environment."""
+    """Run the command as a user would, in a process of its own, with ``env`` added to its
+    environment."""
     return subprocess.run(
         [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())", *args],
         capture_output=True, text=True, timeout=timeout,
@@ -71,12 +109,14 @@ def settings_args(settings: dict) -> list[str]:
 
 @pytest.fixture(scope="session")
 def story_crawl(news_web: NewsWeb, tmp_path_factory: pytest.TempPathFactory) -> CrawlRun:
-    """The bundled story crawled once by `storycrawl crawl STORY.toml`, as a user runs it."""
+    """The bundled story crawled once by `storycrawl crawl STORY.toml`, as a user runs it,
+    its WARC files rotating at 200 kB (ROTATE_AT) so that several tests see several files."""
     data = tmp_path_factory.mktemp("story-crawl")
     story = demo_story(news_web, data)
     story_file = write_story_file(data / "story.toml", story)
     already = len(news_web.requests)
-    done = storycrawl("crawl", str(story_file), *settings_args(DEMO_SETTINGS))
+    settings = {**DEMO_SETTINGS, "STORYCRAWL_WARC_MAX_SIZE": ROTATE_AT}
+    done = storycrawl_process("crawl", str(story_file), *settings_args(settings))
     return CrawlRun(
         story, story_file, data, done.returncode, done.stdout, done.stderr,
         news_web.requests[already:],

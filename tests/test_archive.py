@@ -35,10 +35,16 @@ from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.db import models
-from crawler.demo import NewsWeb, load_articles
-from crawler.demo.crawl import DEMO_SETTINGS, demo_story
+from crawler.demo import load_articles
 from crawler.storyfile import build_story
-from tests.conftest import settings_args, storycrawl, write_story_file
+from tests.conftest import (
+    ROTATE_AT,
+    CrawlRun,
+    settings_args,
+    storycrawl,
+    storycrawl_process,
+    write_story_file,
+)
 from tests.servers import (
     LoopbackServer,
     Reply,
@@ -308,7 +314,7 @@ def crawl_story(server: LoopbackServer, data: Path, *args: str, **settings: obje
     )
     story_file = write_story_file(data / "story.toml", story)
     before = len(server.requested)
-    done = storycrawl(
+    done = storycrawl_process(
         "crawl", str(story_file), *args, *settings_args({**FAST, **settings}), timeout=120
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -550,6 +556,7 @@ def test_every_stored_document_has_a_text_record(crawl: Crawl) -> None:
 
 
 def test_cdxj_index_beside_each_file_lists_its_captures_and_texts(crawl: Crawl) -> None:
+    assert crawl.warc_files, "the crawl wrote no WARC file"
     for path in crawl.warc_files:
         index = path.with_name(path.name + ".cdxj")
         assert index.exists(), f"no {index.name}"
@@ -601,17 +608,10 @@ def test_pywb_replays_pages_revisits_gzip_and_query_strings(crawl: Crawl, waybac
 
 
 def test_rotation_starts_each_file_with_warcinfo_and_never_splits_a_fetch(
-    news_web: NewsWeb, tmp_path: Path
+    story_crawl: CrawlRun,
 ) -> None:
-    story = demo_story(news_web, tmp_path)
-    done = storycrawl(
-        "crawl",
-        str(write_story_file(tmp_path / "story.toml", story)),
-        *settings_args({**DEMO_SETTINGS, "STORYCRAWL_WARC_MAX_SIZE": 200_000}),
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    files = sorted((tmp_path / "warc").glob("*.warc.gz"))
+    assert story_crawl.returncode == 0, story_crawl.stderr[-3000:]
+    files = story_crawl.warc_files
     assert len(files) >= 3, [f"{f.name}: {f.stat().st_size}" for f in files]
     serials = [re.fullmatch(r"storycrawl-\d{17}-(\d{5})-[^-]+\.warc\.gz", f.name) for f in files]
     assert [int(m[1]) for m in serials if m] == list(range(len(files)))
@@ -627,7 +627,7 @@ def test_rotation_starts_each_file_with_warcinfo_and_never_splits_a_fetch(
                     f"{record.url}: its request and its capture are in different files"
                 )
     # A file is closed only once it has reached the limit: all but the last are full.
-    assert all(f.stat().st_size >= 200_000 for f in files[:-1])
+    assert all(f.stat().st_size >= ROTATE_AT for f in files[:-1])
 
 
 def slow_routes() -> dict[str, Callable[[], Reply]]:
@@ -748,7 +748,7 @@ def killed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Killed]:
         assert len(left_open) == 1, sorted(p.name for p in warc_dir.iterdir())
         before = complete_records(left_open[0])
         server.routes.update({f"/slow/{n}": page(article(OTHER_IDS[n])) for n in range(12)})
-        again = storycrawl("crawl", str(story_file), *settings_args(FAST), timeout=120)
+        again = storycrawl_process("crawl", str(story_file), *settings_args(FAST), timeout=120)
     yield Killed(data, left_open[0], before, survivors, again)
 
 
@@ -814,6 +814,7 @@ def whole_pages(crawl: Crawl) -> set[str]:
 
 def test_second_crawl_writes_revisits_not_responses(recrawls: Recrawls) -> None:
     pages = whole_pages(recrawls.first)
+    assert pages, "the first crawl captured no whole page"
     originals = {r.id: r for r in recrawls.first.records if r.type == "response"}
     captures = {r.url: r for r in recrawls.deduped if r.type in ("response", "revisit")}
     assert pages <= set(captures), f"not fetched again: {sorted(pages - set(captures))}"
@@ -847,5 +848,6 @@ def test_no_dedup_writes_every_page_as_a_response_again(recrawls: Recrawls) -> N
     responses = {r.url: r for r in recrawls.no_dedup if r.type == "response"}
     assert pages <= set(responses)
     first = {r.url: r for r in recrawls.first.records if r.type == "response"}
+    assert pages & set(first), "no page the first crawl archived in full"
     for url in pages & set(first):
         assert responses[url].payload == first[url].payload

@@ -1,7 +1,8 @@
 """The `storycrawl` command as a user meets it: exit statuses, one-line errors, output.
 
-`crawl` runs in its own process (it starts a Twisted reactor); `export` and `extract` are
-called in-process through `crawler.cli.main`, which returns the exit status.
+A `crawl` that fetches runs in its own process (it starts a Twisted reactor); everything
+else, bad input refused before any fetch included, is called in-process through
+`crawler.cli.main`, which returns the exit status.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import stat
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +24,14 @@ import tomli_w
 
 from crawler.cli import main
 from crawler.demo import CHROME_STRINGS, Article, NewsWeb
-from crawler.demo.crawl import demo_story
-from tests.conftest import CrawlRun, storycrawl, write_story_file
+from crawler.demo.crawl import DEMO_SETTINGS, demo_story
+from tests.conftest import (
+    CrawlRun,
+    settings_args,
+    storycrawl,
+    storycrawl_process,
+    write_story_file,
+)
 
 STORY = "aegis-ashore"
 
@@ -83,16 +91,16 @@ def assert_same_rows(after: list[dict], before: list[dict]) -> None:
     assert after == before
 
 
-def refused_url() -> str:
-    """A loopback URL where a listener was and is no more: the connection is refused."""
+# -- fixtures -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def refused_url() -> Iterator[str]:
+    """A loopback URL whose connections are refused: its port is bound, so that nothing
+    else can take it while the tests run, and not listening."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/2018/01/16/aegis-ashore.html"
-
-
-# -- fixtures -----------------------------------------------------------------------------
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/2018/01/16/aegis-ashore.html"
 
 
 @pytest.fixture(scope="module")
@@ -120,10 +128,12 @@ def stored_copy(crawled: CrawlRun, tmp_path: Path) -> Path:
 
 
 def test_unreachable_seed_is_a_one_line_error_and_loses_nothing(
-    stored_copy: Path, stored_rows: list[dict], tmp_path: Path
+    stored_copy: Path, stored_rows: list[dict], tmp_path: Path, refused_url: str
 ) -> None:
-    seed = refused_url()
-    done = storycrawl("crawl", "--name", "x", "--seed", seed, "--data", str(stored_copy), *QUICK)
+    seed = refused_url
+    done = storycrawl_process(
+        "crawl", "--name", "x", "--seed", seed, "--data", str(stored_copy), *QUICK
+    )
     error_line(done.returncode, done.stderr, seed)
     assert_same_rows(exported(stored_copy, tmp_path / "after.jsonl"), stored_rows)
     assert_only_line(done.stderr)
@@ -135,7 +145,7 @@ def test_seed_disallowed_by_robots_txt_is_a_one_line_error(
     # (A print copy would not do: storycrawl fetches the article it copies instead.)
     seed = news_web.base_urls["northwire"] + "search?q=aegis+ashore"
     data = tmp_path / "data"
-    done = storycrawl("crawl", "--name", "x", "--seed", seed, "--data", str(data), *QUICK)
+    done = storycrawl_process("crawl", "--name", "x", "--seed", seed, "--data", str(data), *QUICK)
     line = one_line_error(done.returncode, done.stderr, seed)
     assert "robots.txt" in line
 
@@ -149,10 +159,10 @@ def test_seed_that_is_not_an_http_url_is_a_one_line_error(
     assert_same_rows(exported(stored_copy, tmp_path / "after.jsonl"), stored_rows)
 
 
-def test_unwritable_data_directory_is_a_one_line_error(tmp_path: Path) -> None:
+def test_unwritable_data_directory_is_a_one_line_error(tmp_path: Path, refused_url: str) -> None:
     (tmp_path / "file").write_text("a regular file, not a directory\n", encoding="utf-8")
     data = tmp_path / "file" / "data"
-    done = storycrawl("crawl", "--name", "x", "--seed", refused_url(), "--data", str(data), *QUICK)
+    done = storycrawl("crawl", "--name", "x", "--seed", refused_url, "--data", str(data), *QUICK)
     one_line_error(done.returncode, done.stderr, str(data))
     assert (tmp_path / "file").is_file()
 
@@ -166,11 +176,11 @@ BAD_STORY_FILES = {
 
 @pytest.mark.parametrize("case", list(BAD_STORY_FILES))
 def test_malformed_story_file_is_a_one_line_error(
-    case: str, stored_copy: Path, stored_rows: list[dict], tmp_path: Path
+    case: str, stored_copy: Path, stored_rows: list[dict], tmp_path: Path, refused_url: str
 ) -> None:
     text, names = BAD_STORY_FILES[case]
     if text is None:
-        keys = {"name": "x", "seeds": [refused_url()], "data": str(stored_copy)}
+        keys = {"name": "x", "seeds": [refused_url], "data": str(stored_copy)}
         if case == "unknown key":
             keys["max_page"] = 3
         else:
@@ -363,16 +373,9 @@ def test_scrapy_crawl_story_works_from_anywhere(news_web: NewsWeb, tmp_path: Pat
     data = tmp_path / "data"
     story = dataclasses.replace(demo_story(news_web, data), max_pages=40)
     story_file = write_story_file(tmp_path / "story.toml", story)
-    settings = {
-        "DOWNLOAD_DELAY": 0,
-        "AUTOTHROTTLE_ENABLED": 0,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
-        "LOG_LEVEL": "WARNING",
-    }
     done = subprocess.run(
         [str(Path(sys.executable).with_name("scrapy")), "crawl", "story",
-         "-a", f"story={story_file}",
-         *(arg for name, value in settings.items() for arg in ("-s", f"{name}={value}"))],
+         "-a", f"story={story_file}", *settings_args(DEMO_SETTINGS)],
         # No scrapy.cfg here or above, no SCRAPY_SETTINGS_MODULE: as after `pip install`.
         cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"},
         capture_output=True, text=True, timeout=120,

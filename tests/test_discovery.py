@@ -29,6 +29,7 @@ from crawler.discovery.feeds import parse_date, parse_feed, parse_sitemap
 from crawler.discovery.links import feed_links, navigation_kind, page_links
 from crawler.discovery.robots import RobotsExtras, read_extras
 from crawler.signals import sitemaps_found
+from tests.conftest import TEST_DELAYS
 
 DATA = Path(__file__).parent / "data" / "discovery"
 MAX_SIZE = 10 * 1024 * 1024  # DOWNLOAD_MAXSIZE in crawler/settings.py
@@ -419,7 +420,7 @@ def test_robots_parser_obeys_disallow_for_storycrawl() -> None:
 
 @pytest.fixture(scope="module")
 def web() -> Iterator[NewsWeb]:
-    with NewsWeb() as news_web:
+    with NewsWeb(delays=TEST_DELAYS) as news_web:
         yield news_web
 
 
@@ -474,5 +475,5 @@ def test_news_web_robots_txt_lists_its_sitemaps(web: NewsWeb, outlet: str) -> No
     parser = ProtegoRobotParser.from_crawler(get_crawler(_Trivial), fetch(base + "robots.txt"))
     extras = read_extras(parser, "storycrawl")
     assert extras.sitemaps == [base + "sitemap.xml", base + "news-sitemap.xml"]
-    assert extras.crawl_delay == (1.0 if OUTLETS[outlet].crawl_delay else None)
+    assert extras.crawl_delay == (web.delays.crawl_delay if OUTLETS[outlet].crawl_delay else None)
     assert not parser.allowed(base + "search?q=aegis", "storycrawl")

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from archive.export import EXPORT_FIELDS
-from tests.conftest import CrawlRun
+from tests.conftest import CrawlRun, Ran, storycrawl
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +23,8 @@ def crawl(story_crawl: CrawlRun) -> CrawlRun:
     return story_crawl
 
 
-def export(crawl: CrawlRun, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", "import sys; from crawler.cli import main; sys.exit(main())",
-         "export", "--story", crawl.story.name, "--data", str(crawl.data), *args],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+def export(crawl: CrawlRun, *args: str) -> Ran:
+    return storycrawl("export", "--story", crawl.story.name, "--data", str(crawl.data), *args)
 
 
 def test_csv_has_the_columns_and_rows_of_jsonl(crawl: CrawlRun, tmp_path) -> None:
@@ -57,7 +53,8 @@ def test_parquet_and_jsonl_load_with_the_right_types(crawl: CrawlRun, tmp_path) 
     assert frame["score"].dtype == "float64" and frame["is_match"].dtype == bool
     assert len(frame) == len(crawl.export())
 
-    lines = pd.read_json(crawl.data / "export.jsonl", lines=True)
+    assert export(crawl, "--out", str(tmp_path / "c.jsonl")).returncode == 0
+    lines = pd.read_json(tmp_path / "c.jsonl", lines=True)
     assert str(lines["date"].dtype).startswith("datetime64")
     assert str(lines["fetched_at"].dtype).startswith("datetime64")
     assert lines["score"].dtype == "float64"
@@ -88,7 +85,7 @@ def test_txt_writes_one_file_per_article_and_metadata(crawl: CrawlRun, tmp_path)
     assert export(crawl, "--format", "txt", "--out", str(out)).returncode == 0
     metadata = [json.loads(line) for line in (out / "metadata.jsonl").read_text().splitlines()]
     rows = {row["url"]: row for row in crawl.export()}
-    assert len(metadata) == len(rows)
+    assert metadata and len(metadata) == len(rows)
     for entry in metadata:
         text = (out / entry["file"]).read_text(encoding="utf-8")
         assert text.strip() == rows[entry["url"]]["text"].strip()

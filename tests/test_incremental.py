@@ -20,7 +20,14 @@ from warcio.archiveiterator import ArchiveIterator
 
 from crawler.demo import NewsWeb, Served, load_articles
 from crawler.demo.crawl import DEMO_SETTINGS, demo_story
-from tests.conftest import settings_args, storycrawl, write_story_file
+from crawler.demo.outlets import REAL_DELAYS
+from tests.conftest import (
+    TEST_DELAYS,
+    settings_args,
+    storycrawl,
+    storycrawl_process,
+    write_story_file,
+)
 
 #: Published between the runs: the latest follow-up of the story.
 LATE = "moscow-repeats-objections-japan-moves-ahead-aegis-ashore-sites"
@@ -38,7 +45,7 @@ class Run:
 def crawl(web: NewsWeb, data: Path, *args: str) -> Run:
     story = write_story_file(data / "story.toml", demo_story(web, data))
     already = len(web.requests)
-    done = storycrawl("crawl", str(story), *args, *settings_args(DEMO_SETTINGS))
+    done = storycrawl_process("crawl", str(story), *args, *settings_args(DEMO_SETTINGS))
     assert done.returncode == 0, done.stderr[-3000:]
     return Run(web.requests[already:], last_figures(data))
 
@@ -64,10 +71,9 @@ def last_figures(data: Path) -> dict[str, int]:
 
 
 def export(data: Path) -> dict[str, dict]:
-    out = data / "export.jsonl"
-    done = storycrawl("export", "--story", "aegis-ashore", "--data", str(data), "--out", str(out))
+    done = storycrawl("export", "--story", "aegis-ashore", "--data", str(data), "--out", "-")
     assert done.returncode == 0, done.stderr
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
     urls = [row["canonical_url"] for row in rows]
     assert len(urls) == len(set(urls)), "a URL exported twice"
     # Keyed by canonical URL: which link to an article the crawl met first (the feed's,
@@ -93,7 +99,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory):
         if a.id != LATE
     ]
     data = tmp_path_factory.mktemp("incremental")
-    with NewsWeb(held_back) as web:
+    with NewsWeb(held_back, delays=TEST_DELAYS) as web:
         first = crawl(web, data, "--recrawl-after", "0")
         changed = [
             replace(a, body=f"{a.body}\n\n{CORRECTION}", updated=a.date + timedelta(days=2))
@@ -187,7 +193,10 @@ def archived_responses(warc_dir: Path) -> set[str]:
 
 def test_killed_run_resumes_without_fetching_any_url_twice(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    with NewsWeb() as web:
+    # Crescent's real Crawl-delay: with the lowered one the kill lands at another point of
+    # the crawl, and the resumed run then misses one or two Orbit story articles (a known
+    # failure, not yet understood; this test keeps the timing it was written for).
+    with NewsWeb(delays=replace(TEST_DELAYS, crawl_delay=REAL_DELAYS.crawl_delay)) as web:
         story = write_story_file(tmp_path / "story.toml", demo_story(web, data))
         slow = {**DEMO_SETTINGS, "DOWNLOAD_DELAY": 0.3, "CONCURRENT_REQUESTS": 1,
                 "STORYCRAWL_DB_BATCH": 1}  # fmt: skip
@@ -206,7 +215,7 @@ def test_killed_run_resumes_without_fetching_any_url_twice(tmp_path: Path) -> No
             stored = {url for (url,) in database.execute("SELECT url FROM pages")}
         archived = archived_responses(data / "warc")
         first = web.requests
-        done = storycrawl("crawl", str(story), *settings_args(DEMO_SETTINGS))
+        done = storycrawl_process("crawl", str(story), *settings_args(DEMO_SETTINGS))
         assert done.returncode == 0, done.stderr[-3000:]
         second = web.requests[len(first) :]
         rows = export(data)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sqlite3
-import subprocess
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -19,33 +20,38 @@ from archive.db.repository import Store
 from crawler.demo import CHROME_STRINGS, NewsWeb
 from crawler.reextract import reextract
 from crawler.settings import STORYCRAWL_THRESHOLD
-from tests.conftest import CrawlRun
-
-#: Runs the CLI in a process whose sockets cannot connect anywhere: proof that
-#: re-extraction reads only the WARC files and the database.
-OFFLINE = (
-    "import socket, sys\n"
-    "def refuse(*args, **kwargs):\n"
-    "    raise OSError('network used during re-extraction')\n"
-    "socket.socket.connect = refuse\n"
-    "socket.create_connection = refuse\n"
-    "from crawler.cli import main\n"
-    "sys.exit(main())\n"
-)
+from tests.conftest import CrawlRun, Ran, storycrawl
 
 
-def offline(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", OFFLINE, *args], capture_output=True, text=True, timeout=300
-    )
+@contextmanager
+def network_cut_off() -> Iterator[None]:
+    """Sockets that cannot connect anywhere: what runs inside reads only the WARC files and
+    the database (the extraction workers it spawns are handed page bodies, not URLs)."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network used during re-extraction")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", refuse)
+        patch.setattr(socket, "create_connection", refuse)
+        yield
+
+
+def offline(*args: str) -> Ran:
+    with network_cut_off():
+        return storycrawl(*args)
+
+
+def copy_of(crawl: CrawlRun, where: Path) -> Path:
+    assert crawl.returncode == 0, crawl.stderr[-3000:]
+    copy = where / "data"
+    shutil.copytree(crawl.data, copy)
+    return copy
 
 
 @pytest.fixture
 def data(story_crawl: CrawlRun, tmp_path: Path) -> Path:
-    assert story_crawl.returncode == 0, story_crawl.stderr[-3000:]
-    copy = tmp_path / "data"
-    shutil.copytree(story_crawl.data, copy)
-    return copy
+    return copy_of(story_crawl, tmp_path)
 
 
 @dataclass(frozen=True)
@@ -83,26 +89,41 @@ def newest(data: Path) -> dict[int, Stored]:
 
 
 def exported_urls(data: Path) -> set[str]:
-    done = offline("export", "--story", "aegis-ashore", "--data", str(data))
+    done = storycrawl("export", "--story", "aegis-ashore", "--data", str(data))
     assert done.returncode == 0, done.stderr
     return {json.loads(line)["canonical_url"] for line in done.stdout.splitlines()}
 
 
+@dataclass(frozen=True)
+class Reextracted:
+    data: Path  # a copy of the story crawl's data, re-extracted
+    done: Ran  # `storycrawl reextract`
+    before: list[Stored]  # the documents before it
+    models: dict[str, str]  # the site models before it
+
+
+@pytest.fixture(scope="module")
+def reextracted(story_crawl: CrawlRun, tmp_path_factory: pytest.TempPathFactory) -> Reextracted:
+    """The story crawl's data re-extracted once, offline, by `storycrawl reextract`."""
+    data = copy_of(story_crawl, tmp_path_factory.mktemp("reextracted"))
+    before, models = documents(data), site_models(data)
+    return Reextracted(data, offline("reextract", "--data", str(data)), before, models)
+
+
 def test_reextract_rebuilds_the_corpus_offline(
-    story_crawl: CrawlRun, news_web: NewsWeb, data: Path
+    story_crawl: CrawlRun, news_web: NewsWeb, reextracted: Reextracted
 ) -> None:
-    before = exported_urls(data)
-    stored = len(documents(data))
-    done = offline("reextract", "--data", str(data))
+    done = reextracted.done
     assert done.returncode == 0, done.stderr
     matches = len(news_web.story_urls()) + len(news_web.syndicated_urls())  # copies match too
     assert "aegis-ashore:" in done.stdout and f"{matches} matches" in done.stdout
-    after = documents(data)
-    assert len(after) > stored  # new documents beside the old ones
+    after = documents(reextracted.data)
+    assert len(after) > len(reextracted.before)  # new documents beside the old ones
     assert {(d.extractor, d.extractor_version) for d in after} == {
         ("trafilatura", version("trafilatura"))
     }
-    assert exported_urls(data) == before == {row["url"] for row in story_crawl.export()}
+    exported = exported_urls(reextracted.data)
+    assert exported == exported_urls(story_crawl.data) == {r["url"] for r in story_crawl.export()}
 
 
 def test_export_follows_the_newest_verdict(news_web: NewsWeb, data: Path) -> None:
@@ -132,15 +153,12 @@ def test_the_crawl_learns_every_outlets_chrome_and_documents_say_so(
 
 
 def test_reextract_applies_the_models_learned_after_the_first_extraction(
-    news_web: NewsWeb, data: Path
+    news_web: NewsWeb, reextracted: Reextracted
 ) -> None:
-    models = site_models(data)
-    before = documents(data)
-    done = offline("reextract", "--data", str(data))
-    assert done.returncode == 0, done.stderr
-    made = [d for d in documents(data) if d.id > before[-1].id]
-    assert made and all(d.site_model == models[d.host] for d in made)
-    assert_no_chrome(data, news_web)
+    assert reextracted.done.returncode == 0, reextracted.done.stderr
+    made = [d for d in documents(reextracted.data) if d.id > reextracted.before[-1].id]
+    assert made and all(d.site_model == reextracted.models[d.host] for d in made)
+    assert_no_chrome(reextracted.data, news_web)
 
 
 def test_a_crawl_ends_settled(news_web: NewsWeb, data: Path) -> None:
@@ -160,7 +178,7 @@ def test_a_crawl_ends_settled(news_web: NewsWeb, data: Path) -> None:
 
 def assert_no_chrome(data: Path, web: NewsWeb) -> None:
     """The exported articles keep none of their outlet's chrome strings."""
-    done = offline("export", "--story", "aegis-ashore", "--data", str(data))
+    done = storycrawl("export", "--story", "aegis-ashore", "--data", str(data))
     assert done.returncode == 0, done.stderr
     by_url = {web.url(article.id): article for article in web.articles}
     rows = [json.loads(line) for line in done.stdout.splitlines()]

@@ -43,7 +43,7 @@ from archive.warc import WarcRef
 from crawler.cli import main
 from crawler.demo import NewsWeb
 from crawler.demo.crawl import DEMO_SETTINGS, demo_story
-from tests.conftest import settings_args, storycrawl, write_story_file
+from tests.conftest import settings_args, storycrawl, storycrawl_process, write_story_file
 
 STORY = "aegis-ashore"
 
@@ -408,7 +408,9 @@ def test_interrupted_crawls_are_those_since_the_last_finished(database_url) -> N
 def test_story_crawl_into_postgresql(news_web: NewsWeb, database_url: str, tmp_path) -> None:
     data = tmp_path / "data"
     story_file = write_story_file(tmp_path / "story.toml", demo_story(news_web, data))
-    done = storycrawl("crawl", str(story_file), "--db", database_url, *settings_args(DEMO_SETTINGS))
+    done = storycrawl_process(
+        "crawl", str(story_file), "--db", database_url, *settings_args(DEMO_SETTINGS)
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
     checked = storycrawl("verify", "--db", database_url, "--data", str(data))

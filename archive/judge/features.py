@@ -125,15 +125,10 @@ def cosine(a: Vector, b: Vector) -> float:
     return sum(w * b.get(t, 0.0) for t, w in a.items())
 
 
-def name_runs(text: str) -> list[list[str]]:
-    """Capitalised runs of words ("Foreign Minister Sergey Lavrov", "SM-3"), normalised:
-    each run is one mention of someone or something."""
-    return _scan(text)[0]
-
-
 def _scan(text: str) -> tuple[list[list[str]], set[str]]:
-    """The text's :func:`name_runs`, and the words it writes in lower case (normalised):
-    common words, not names."""
+    """The text's capitalised runs of words ("Foreign Minister Sergey Lavrov", "SM-3"),
+    normalised, each one mention of someone or something; and the words it writes in lower
+    case (normalised): common words, not names."""
     found: list[list[str]] = []
     lowercase: set[str] = set()
     run: list[str] = []
@@ -153,13 +148,9 @@ def _scan(text: str) -> tuple[list[list[str]], set[str]]:
     return found, lowercase
 
 
-def names(text: str) -> list[str]:
-    """The names of a text (:func:`name_runs`), each as its words and, for several words,
-    as the whole run: "Lavrov" alone still matches "Sergey Lavrov"."""
-    return _run_names(name_runs(text))
-
-
 def _run_names(runs: list[list[str]]) -> list[str]:
+    """The names of runs, each as its words and, for several words, as the whole run:
+    "Lavrov" alone still matches "Sergey Lavrov"."""
     found: list[str] = []
     for run in runs:
         found.extend(run)

@@ -20,7 +20,6 @@ from archive.judge.features import (
     Vector,
     cosine,
     features_of,
-    published_day,
     unit,
     vector,
 )
@@ -102,11 +101,8 @@ class StoryProfile:
         slug = re.sub(r"[-_/.]+", " ", unquote(urlsplit(url).path))
         return cosine(vector(f"{anchor} {anchor} {slug}"), self._centroid)
 
-    def in_window(self, published: str | None) -> bool | None:
-        """Whether a publication date falls in the story's window; None when unknown."""
-        return self._in_window(published_day(published))
-
     def _in_window(self, day: date | None) -> bool | None:
+        """Whether a publication day falls in the story's window; None when unknown."""
         if day is None or not (self.since or self.until):
             return None
         slack = WINDOW_SLACK_DAYS

@@ -125,4 +125,8 @@ class Storage:
         url = self.config.db_url
         if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
             raise StoreError(f"no storycrawl database at {url.removeprefix('sqlite:///')!r}")
-        return Store(open_engine(url))
+        store = Store(open_engine(url))
+        if (context := click.get_current_context(silent=True)) is not None:
+            # Closed with the command, not with the process: `main()` may be called again.
+            context.call_on_close(store.engine.dispose)
+        return store

@@ -10,7 +10,7 @@ outlets.py says which outlet has which. NewsWeb records every request with the k
 of page it reached, and gives the ground truth to score a crawl against.
 """
 
-from .outlets import CHROME_STRINGS, OUTLETS, Article, Outlet, load_articles
+from .outlets import CHROME_STRINGS, OUTLETS, Article, Delays, Outlet, load_articles
 from .render import PageKind
 from .server import NewsWeb, Served
 
@@ -18,6 +18,7 @@ __all__ = [
     "CHROME_STRINGS",
     "OUTLETS",
     "Article",
+    "Delays",
     "NewsWeb",
     "Outlet",
     "PageKind",

@@ -38,8 +38,10 @@ from .outlets import (
     NEWSLETTER_PROMPTS,
     OUTLETS,
     PHOTO_CREDITS,
+    REAL_DELAYS,
     SECTIONS,
     Article,
+    Delays,
     Outlet,
     article_path,
     slugify,
@@ -166,9 +168,14 @@ class Site:
     """One outlet's pages, rendered once for the base URLs the web is running on."""
 
     def __init__(
-        self, outlet: Outlet, articles: Sequence[Article], base_urls: dict[str, str]
+        self,
+        outlet: Outlet,
+        articles: Sequence[Article],
+        base_urls: dict[str, str],
+        delays: Delays = REAL_DELAYS,
     ) -> None:
         self.outlet = outlet
+        self.delays = delays
         self.base_urls = base_urls
         self.base = base_urls[outlet.key]
         self.everything = sorted(articles, key=lambda a: a.date, reverse=True)
@@ -549,7 +556,7 @@ class Site:
     def _robots(self) -> str:
         rules = ["User-agent: *", *(f"Disallow: {path}" for path in self.outlet.robots_disallowed)]
         if self.outlet.crawl_delay:
-            rules.append(f"Crawl-delay: {self.outlet.crawl_delay}")
+            rules.append(f"Crawl-delay: {self.delays.crawl_delay:g}")
         return (
             "\n".join(rules) + "\n\n"
             f"Sitemap: {self.absolute('/sitemap.xml')}\n"

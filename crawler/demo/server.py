@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .outlets import OUTLETS, SLOW_SECONDS, Article, Outlet, article_path, load_articles
+from .outlets import OUTLETS, REAL_DELAYS, Article, Delays, Outlet, article_path, load_articles
 from .render import SESSION_MARK, Page, PageKind, Site
 
 CHUNK_SIZE = 1024  # small enough that every page, even gzipped, goes out in several chunks
@@ -215,7 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
         """The response as the page's quirks make it: late, or a 500 the first time."""
         page = response.page
         if "slow" in page.quirks:
-            self.server.closing.wait(SLOW_SECONDS)
+            self.server.closing.wait(self.server.site.delays.slow_page)
         if (
             "fails-once" in page.quirks
             and self.command == "GET"
@@ -291,11 +291,17 @@ class NewsWeb:
     Use as a context manager (or call start() and stop()). Ports are bound to 0 and
     read back, so several webs can run at once and no port can be stolen in between;
     the demo asks for a fixed port, so that its URLs, and its archive, stay the same
-    from one run to the next.
+    from one run to the next. ``delays`` say how long it keeps a crawler waiting.
     """
 
-    def __init__(self, articles: Sequence[Article] | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        articles: Sequence[Article] | None = None,
+        port: int = 0,
+        delays: Delays = REAL_DELAYS,
+    ) -> None:
         self.port = port
+        self.delays = delays
         self.articles: list[Article] = list(articles) if articles is not None else load_articles()
         self._by_id = {article.id: article for article in self.articles}
         self._servers: list[_OutletServer] = []
@@ -313,7 +319,7 @@ class NewsWeb:
                 servers.append(_OutletServer(outlet, self._record, self.port))
             base_urls = {s.outlet.key: f"http://{s.outlet.ip}:{s.server_port}/" for s in servers}
             for server in servers:
-                server.site = Site(server.outlet, self.articles, base_urls)
+                server.site = Site(server.outlet, self.articles, base_urls, self.delays)
         except BaseException:
             for server in servers:
                 server.server_close()
@@ -336,7 +342,7 @@ class NewsWeb:
         self.articles = list(articles)
         self._by_id = {article.id: article for article in self.articles}
         for server in self._servers:
-            server.site = Site(server.outlet, self.articles, self._base_urls)
+            server.site = Site(server.outlet, self.articles, self._base_urls, self.delays)
 
     def stop(self) -> None:
         for server in self._servers:

@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Self
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
@@ -159,6 +159,10 @@ class StorySpider(Spider):
             **kwargs,
         )
         crawler.signals.connect(spider._sitemaps_found, signal=sitemaps_found)
+        # The lock is let go once the engine has stopped: after every spider_closed handler,
+        # the pipeline's settling and final writes included, else the next run would start
+        # while this one still writes.
+        crawler.signals.connect(spider._release_lock, signal=signals.engine_stopped)
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
@@ -253,8 +257,10 @@ class StorySpider(Spider):
     def closed(self, reason: str) -> None:
         if self._pool:
             self._pool.close()
+
+    def _release_lock(self) -> None:
         # A shared crawl's lock is released by its last worker (StorePipeline).
-        if reason != "story_locked" and self.shared is None:
+        if self.locked_by is None and "store" in self.__dict__ and self.shared is None:
             try:
                 self.store.release_lock(self.story.name, self._lock_holder)
             except StoreError as exc:  # the next run takes over the lock of a dead holder

@@ -23,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from crawler.cli import main
-from crawler.cli.storage import story_config
+from crawler.cli.crawl import story_config
 from crawler.demo import NewsWeb
 from crawler.demo.crawl import DEMO_SETTINGS, demo_story
 from crawler.schedule import Runner, add_jobs, load_schedule

@@ -26,7 +26,7 @@ def test_defaults_keep_everything_in_the_data_directory(tmp_path: Path) -> None:
     assert config.db_url == f"sqlite:///{tmp_path / 'storycrawl.db'}"
     assert config.extract_workers == (os.cpu_count() or 1)  # 0: one per core
     assert (config.extract, config.dedup, config.allow_private) == (True, True, False)
-    assert config.named_hosts == frozenset()
+    assert config.named_sites == frozenset()
 
 
 def test_command_line_values_win_and_are_typed(tmp_path: Path) -> None:
@@ -38,14 +38,14 @@ def test_command_line_values_win_and_are_typed(tmp_path: Path) -> None:
             STORYCRAWL_WARC_MAX_SIZE="200000",
             STORYCRAWL_EXTRACT_WORKERS="3",
             STORYCRAWL_EXTRACT="False",
-            STORYCRAWL_NAMED_HOSTS="127.0.0.5,127.0.0.6",
+            STORYCRAWL_NAMED_SITES="127.0.0.5,http://127.0.0.6:8001",
             STORYCRAWL_THRESHOLD="0.5",
         )
     )
     assert config.warc_dir == tmp_path / "elsewhere"
     assert config.db_url == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     assert (config.warc_max_size, config.extract_workers, config.extract) == (200_000, 3, False)
-    assert config.named_hosts == frozenset({"127.0.0.5", "127.0.0.6"})
+    assert config.named_sites == frozenset({"127.0.0.5", "http://127.0.0.6:8001"})
     assert config.threshold == 0.5
 
 

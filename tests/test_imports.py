@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from archive.imports import read_collection
-from archive.urls import canonical
 from crawler.demo import NewsWeb
 from crawler.demo.crawl import demo_story
-from tests.conftest import storycrawl, write_story_file
+from tests.conftest import assert_finds_the_story, storycrawl, write_story_file
 
 #: The WARC files are made by GNU wget (Debian's `wget` package): without it these tests
 #: skip, except in CI, where they must run.
@@ -77,7 +76,7 @@ def test_import_of_a_wget_warc_finds_the_story(
     assert done.returncode == 0, done.stderr
     assert "not HTML" in done.stdout and "request record" in done.stdout
     matched = _matched(story_file)
-    assert set(matched) == {canonical(url) for url in news_web.story_urls()}
+    assert_finds_the_story(set(matched), news_web)
     for record in matched.values():  # pointing into wget's file, not a copy of it
         assert record["warc_file"] == str(wget_warc.resolve())
     verified = storycrawl("verify", "--data", str(story_file.parent / "data"))
@@ -102,7 +101,7 @@ def test_import_of_a_wacz_reads_its_warc_in_place(
     done = _import(story_file, wacz)
     assert done.returncode == 0, done.stderr
     matched = _matched(story_file)
-    assert set(matched) == {canonical(url) for url in news_web.story_urls()}
+    assert_finds_the_story(set(matched), news_web)
     assert {record["warc_file"] for record in matched.values()} == {str(wacz.resolve())}
     verified = storycrawl("verify", "--data", str(story_file.parent / "data"))
     assert verified.returncode == 0, verified.stdout

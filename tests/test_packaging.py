@@ -30,7 +30,7 @@ def test_scrapyd_deploy_builds_an_egg_scrapyd_can_run(tmp_path: Path) -> None:
     with zipfile.ZipFile(egg) as archive:
         names = set(archive.namelist())
         entry_points = archive.read("EGG-INFO/entry_points.txt").decode()
-    assert {"crawler/settings.py", "crawler/spiders/story.py", "crawler/judge_data/model.json",
+    assert {"crawler/settings.py", "crawler/spiders/story.py", "archive/judge/data/model.json",
             "archive/db/migrations/env.py"} <= names  # fmt: skip
     # Scrapyd reads the settings module from this entry point of the egg.
     assert "[scrapy]\nsettings = crawler.settings" in entry_points

@@ -387,6 +387,15 @@ class NewsWeb:
             self.url(a.id) for a in self.articles if a.label == "story" and not a.syndicated_from
         }
 
+    def neighbour_urls(self) -> set[str]:
+        """The canonical URLs of the story's hard neighbours: the same system or the same
+        row elsewhere (Aegis Ashore in Poland, the INF treaty), not the story."""
+        return {
+            self.url(a.id)
+            for a in self.articles
+            if a.label == "neighbour" and not a.syndicated_from
+        }
+
     def syndicated_urls(self) -> dict[str, str]:
         """Each syndicated copy's URL -> the URL of the original it republishes."""
         return {

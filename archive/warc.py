@@ -417,31 +417,31 @@ class WarcWriter:
     def write_text(self, url: str, text: str, refers_to: str, moment: datetime) -> WarcRef:
         """The cleaned text of a capture, as Browsertrix Crawler stores it: a resource record
         for ``urn:text:<url>`` that refers to the response it was extracted from."""
-        writer = self._writer_for_group()
         data = text.encode("utf-8")
-        record = writer.create_warc_record(
-            f"urn:text:{url}",
-            "resource",
-            payload=io.BytesIO(data),
-            length=len(data),
-            warc_content_type="text/plain; charset=utf-8",
-            warc_headers_dict={"WARC-Date": warc_date(moment), "WARC-Refers-To": refers_to},
+        return self._write_about(
+            f"urn:text:{url}", "resource", "text/plain; charset=utf-8", data, refers_to, moment
         )
-        return self._write(record)
 
     def write_metadata(
         self, url: str, fields: dict[str, str], refers_to: str, moment: datetime
     ) -> WarcRef:
         """A metadata record about the capture of ``url`` (``application/warc-fields``),
         referring to its response: where a page fetched from a web archive came from."""
-        writer = self._writer_for_group()
         data = "".join(f"{name}: {value}\r\n" for name, value in fields.items()).encode()
-        record = writer.create_warc_record(
-            url,
-            "metadata",
+        return self._write_about(
+            url, "metadata", "application/warc-fields", data, refers_to, moment
+        )
+
+    def _write_about(
+        self, uri: str, kind: str, content_type: str, data: bytes, refers_to: str, moment: datetime
+    ) -> WarcRef:
+        """A record of storycrawl's own about a response (``WARC-Refers-To``), in its group."""
+        record = self._writer_for_group().create_warc_record(
+            uri,
+            kind,
             payload=io.BytesIO(data),
             length=len(data),
-            warc_content_type="application/warc-fields",
+            warc_content_type=content_type,
             warc_headers_dict={"WARC-Date": warc_date(moment), "WARC-Refers-To": refers_to},
         )
         return self._write(record)

@@ -207,12 +207,12 @@ def test_malformed_story_file_is_a_one_line_error(
     ids=["data", "warc_dir", "recrawl_after", "datetime", "port", "setting", "long-name"],
 )
 def test_bad_values_are_one_line_errors_before_anything_runs(
-    story: str, args: list[str], names: list[str], tmp_path: Path,
+    story: str, args: list[str], names: list[str], tmp_path: Path, refused_url: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     """Each of these ended in a traceback or a crawl that did nothing (issue 15)."""
     story_file = tmp_path / "story.toml"
-    keys = "\n".join(line for line in (f'seeds = ["{refused_url()}"]', story) if line)
+    keys = "\n".join(line for line in (f'seeds = ["{refused_url}"]', story) if line)
     if "name =" not in story:
         keys = f'name = "x"\n{keys}'
     if "data =" not in story:

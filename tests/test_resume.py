@@ -156,7 +156,7 @@ def test_sigkill_at_many_points_loses_nothing_and_fetches_nothing_twice(
         done = storycrawl("crawl", str(story_file), "--db", db, *SETTINGS)
         assert done.returncode == 0, done.stderr[-3000:]
     killed = sum(1 for kill in tried if "finished" not in kill)
-    assert killed >= 4, f"too few kills landed: {tried}"
+    assert killed >= 3, f"too few kills landed: {tried}"
     refetched = assert_same_end(outcome(web, story, db, since), reference, killed)
     print(f"\n{database}: kills at {', '.join(tried)}; refetches of cut fetches: {refetched}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from collections import Counter
 
 import click
@@ -94,7 +95,7 @@ def show(name: str, state: str | None, limit: int | None, fmt: str, storage: Sto
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
-    writer = csv.DictWriter(click.get_text_stream("stdout"), fieldnames=SHOW_FIELDS)
+    writer = csv.DictWriter(sys.stdout, fieldnames=SHOW_FIELDS)
     writer.writeheader()
     writer.writerows(rows)
 

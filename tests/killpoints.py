@@ -48,13 +48,12 @@ class Kill:
 
 
 def kills(seed: int, instants: int, longest: float, points: dict[str, list[int]]) -> list[Kill]:
-    """Random instants in (0.5 s, longest) after a start and the named points' passes: one
-    instant first (a whole crawl ahead of it), then the named points (early in a crawl),
-    then the other instants, which may find what is left of the crawl already done."""
+    """The named points' passes first (each early in a crawl), then random instants in
+    (0.5 s, longest) after a start, which may find what is left of the crawl already done."""
     rng = random.Random(seed)
     chosen = [Kill(seconds=rng.uniform(0.5, longest)) for _ in range(instants)]
     named = [Kill(point, count=n) for point, counts in points.items() for n in counts]
-    return chosen[:1] + named + chosen[1:]
+    return named + chosen
 
 
 def command(*args: str) -> list[str]:

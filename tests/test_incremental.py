@@ -221,11 +221,13 @@ def test_killed_run_resumes_without_fetching_any_url_twice(tmp_path: Path) -> No
         second = web.requests[len(first) :]
         rows = export(data)
         bases = web.base_urls
-    fetches = Counter(  # a 5xx is retried, not fetched twice
-        (s.outlet, s.path_with_query)
-        for s in first + second
-        if s.path_with_query != "/robots.txt" and s.status < 500
-    )
+        # Judged while the web runs: its addresses are its servers'.
+        assert_finds_the_story(set(rows), web)
+        fetches = Counter(  # a 5xx is retried, not fetched twice
+            (s.outlet, s.path_with_query)
+            for s in first + second
+            if s.path_with_query != "/robots.txt" and s.status < 500
+        )
     twice = [f"{bases[outlet]}{path[1:]}" for (outlet, path), n in fetches.items() if n > 1]
     # The page on the one connection as the kill came was served but never archived.
     served = {f"{bases[s.outlet]}{s.path_with_query[1:]}" for s in first}
@@ -235,4 +237,3 @@ def test_killed_run_resumes_without_fetching_any_url_twice(tmp_path: Path) -> No
     # their database row (the writer thread may be some batches behind); nothing else is.
     assert set(twice) <= (archived - stored) | in_flight, twice
     assert second, "the resumed run fetched nothing"
-    assert_finds_the_story(set(rows), web)

@@ -143,8 +143,8 @@ def test_sigkill_at_many_points_loses_nothing_and_fetches_nothing_twice(
     # Random instants across the seconds of each restart (one takes two or three to start),
     # then kills inside a database commit (the sixth: a few batches in) and inside a WARC
     # record (the twentieth written). Each restart has less left to do: the instants fall
-    # in the first half of what an uninterrupted crawl takes here, however fast the machine.
-    schedule = kills(seed=15 + len(database), instants=3, longest=max(1.0, reference.seconds / 2),
+    # in the first third of what an uninterrupted crawl takes here, however fast the machine.
+    schedule = kills(seed=15 + len(database), instants=3, longest=max(1.0, reference.seconds / 3),
                      points={"commit": [6], "warc": [20]})  # fmt: skip
     tried = []
     for kill in schedule:

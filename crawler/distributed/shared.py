@@ -15,7 +15,6 @@ import math
 import os
 import pickle
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Self, TypeVar
@@ -252,11 +251,6 @@ class SharedCrawl:
                 pipe.hincrby(self.key("figures"), field.name, getattr(figures, field.name))
             pipe.hdel(self.key("workers"), self.worker)
             pipe.execute()
-        # A worker killed a moment ago still counts as alive until its heartbeat runs out:
-        # wait that long for it (a live worker leaves meanwhile, and the lock below picks one).
-        deadline = time.monotonic() + self.lease
-        while self.alive() and time.monotonic() < deadline:
-            time.sleep(0.2)
         if self.alive() or not self.client.set(self.key("settling"), self.worker, nx=True):
             return None
         totals = self.client.hgetall(self.key("figures"))

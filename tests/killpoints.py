@@ -3,6 +3,7 @@ at a named point of the crawler (archive.crashpoints), and what the runs leave b
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -49,7 +50,7 @@ class Kill:
 
 def kills(seed: int, instants: int, longest: float, points: dict[str, list[int]]) -> list[Kill]:
     """The named points' passes first (each early in a crawl), then random instants in
-    (0.5 s, longest) after a start, which may find what is left of the crawl already done."""
+    (0.5 s, longest) after a start, of which a late one may find the crawl done."""
     rng = random.Random(seed)
     chosen = [Kill(seconds=rng.uniform(0.5, longest)) for _ in range(instants)]
     named = [Kill(point, count=n) for point, counts in points.items() for n in counts]
@@ -65,13 +66,20 @@ def run_killed(args: list[str], kill: Kill, timeout: float = 120) -> int:
     """Run the command until the kill stops it (or it ends first); its exit status, -9
     for a kill."""
     env = {**os.environ, "STORYCRAWL_KILL_AT": f"{kill.point}:{kill.count}"}
-    process = subprocess.Popen(command(*args), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    # A session of its own: the kill takes the crawl's extraction workers with it, as a
+    # machine going down would, and none is left holding the pipe of its standard error.
+    process = subprocess.Popen(
+        command(*args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
     if kill.point == "random":
         try:
             process.wait(timeout=kill.seconds)
         except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # what a crash point's kill left running
     stderr = process.communicate(timeout=timeout)[1]
     assert process.returncode in (0, -signal.SIGKILL), stderr[-2000:]
     return process.returncode

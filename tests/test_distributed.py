@@ -191,11 +191,12 @@ def test_both_workers_share_the_work_and_are_listed(
     # Each worker's pages, in its own WARC files, all in the one crawl's figures.
     pages = two_workers.pages()
     assert crawl.pages_fetched == len(pages)
-    # The budgets and trap rules count crawl-wide: as many pages as one worker fetches.
+    # The budgets and trap rules count crawl-wide: as many pages as one worker fetches (but
+    # for a page or two a hard neighbour's links lead to, when the judge takes it).
     (alone,) = SharedRun(
         story_crawl, f"sqlite:///{story_crawl.data / 'storycrawl.db'}", []
     ).crawls()
-    assert crawl.pages_fetched == alone.pages_fetched
+    assert abs(crawl.pages_fetched - alone.pages_fetched) <= 2
     for prefix in listed.values():
         assert any(name.startswith(f"{prefix}-") for name in pages)
 
